@@ -1,0 +1,60 @@
+// Per-call metadata, passed explicitly with every call (like Go's
+// context.Context or gRPC's ClientContext): no thread-locals, no ambient
+// state. A handler receives the incoming context; passing it on to a
+// downstream call is how the deadline and the trace propagate.
+#ifndef COURIER_CONTEXT_HPP
+#define COURIER_CONTEXT_HPP
+
+#include <courier/headers.hpp>
+#include <courier/trace_context.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace courier {
+
+struct context {
+    using clock = std::chrono::steady_clock;
+
+    /// Absolute point after which nobody wants the answer. Layers only ever
+    /// tighten it; backends send the remaining time on the wire.
+    std::optional<clock::time_point> deadline;
+    /// Ties together the calls and messages of one business flow.
+    std::string correlation_id;
+    /// W3C trace context; invalid (all zero) when the call is not traced.
+    trace_context trace;
+    /// 1 for the first attempt; a retry layer counts up.
+    unsigned attempt = 1;
+    /// User metadata, sent as headers by every backend.
+    courier::headers metadata;
+
+    /// A context whose deadline is `timeout` from now.
+    template <class Rep, class Period>
+    static context with_timeout(std::chrono::duration<Rep, Period> timeout) {
+        context c;
+        c.deadline = clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
+        return c;
+    }
+
+    /// Moves the deadline earlier to `tp`; never later.
+    context& tighten_deadline(clock::time_point tp) noexcept {
+        if (!deadline || tp < *deadline) deadline = tp;
+        return *this;
+    }
+
+    /// Whether the deadline has passed at `now`.
+    bool expired(clock::time_point now = clock::now()) const noexcept {
+        return deadline && *deadline <= now;
+    }
+
+    /// Time left before the deadline (zero once expired); nullopt without one.
+    std::optional<clock::duration> remaining(clock::time_point now = clock::now()) const noexcept {
+        if (!deadline) return std::nullopt;
+        return *deadline > now ? *deadline - now : clock::duration::zero();
+    }
+};
+
+}  // namespace courier
+
+#endif

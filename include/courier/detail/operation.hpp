@@ -1,0 +1,55 @@
+// Small pieces every asynchronous operation of courier uses.
+#ifndef COURIER_DETAIL_OPERATION_HPP
+#define COURIER_DETAIL_OPERATION_HPP
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace courier::detail {
+
+/// The allocator an operation's own state uses: the handler's, or Asio's
+/// per-thread recycling allocator, so a steady stream of calls reuses the
+/// same blocks instead of asking the heap every time.
+template <class Handler, class T>
+auto operation_allocator(const Handler& h) {
+    using base = boost::asio::associated_allocator_t<Handler, boost::asio::recycling_allocator<void>>;
+    using rebound = typename std::allocator_traits<base>::template rebind_alloc<T>;
+    return rebound(boost::asio::get_associated_allocator(h, boost::asio::recycling_allocator<void>()));
+}
+
+/// Completes `handler` with `args` through its associated executor (or
+/// `fallback`): never inline, as every courier operation promises.
+template <class Handler, class Executor, class... Args>
+void post_completion(Handler&& handler, const Executor& fallback, Args&&... args) {
+    auto ex = boost::asio::get_associated_executor(handler, fallback);
+    boost::asio::post(ex, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
+}
+
+/// Allocates and constructs an Op with the allocator `alloc`; the op frees
+/// itself through `destroy_with`.
+template <class Op, class Alloc, class... Args>
+Op* allocate_op(Alloc alloc, Args&&... args) {
+    Op* p = std::allocator_traits<Alloc>::allocate(alloc, 1);
+    try {
+        return ::new (static_cast<void*>(p)) Op(std::forward<Args>(args)...);
+    } catch (...) {
+        std::allocator_traits<Alloc>::deallocate(alloc, p, 1);
+        throw;
+    }
+}
+
+template <class Op, class Alloc>
+void destroy_with(Alloc alloc, Op* p) noexcept {
+    p->~Op();
+    std::allocator_traits<Alloc>::deallocate(alloc, p, 1);
+}
+
+}  // namespace courier::detail
+
+#endif

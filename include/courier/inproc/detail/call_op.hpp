@@ -1,0 +1,150 @@
+// One in-process request-reply call in flight. The caller side (completion,
+// cancellation) and the server side (running the handler) each hold a
+// reference; whichever finishes last frees the state.
+#ifndef COURIER_INPROC_DETAIL_CALL_OP_HPP
+#define COURIER_INPROC_DETAIL_CALL_OP_HPP
+
+#include <courier/codec.hpp>
+#include <courier/context.hpp>
+#include <courier/detail/operation.hpp>
+#include <courier/error.hpp>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <atomic>
+#include <optional>
+#include <type_traits>
+
+namespace courier::inproc::detail {
+
+/// Stands for "no codec" in calls that pass typed values.
+struct no_codec {};
+
+/// What the server side sees of a call: the request, its context, the
+/// signal that cancels the handler, and `finish`.
+template <class Req, class Rep>
+class pending_call {
+public:
+    Req request;
+    context ctx;
+    boost::asio::cancellation_signal inner;  // emitted on the server's executor
+
+    /// Reports the outcome; ignored when the caller already gave up.
+    virtual void finish(error_code ec, Rep&& rep) = 0;
+
+    /// Drops one reference; the last one frees the operation.
+    void release() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+    }
+    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    /// Whether the outcome is already decided (completed or cancelled).
+    bool decided() const noexcept { return decided_.load(std::memory_order_acquire); }
+
+protected:
+    pending_call(Req&& r, context&& c) : request(std::move(r)), ctx(std::move(c)) {}
+    virtual ~pending_call() = default;
+    virtual void destroy() noexcept = 0;
+    /// The first caller wins the right to complete.
+    bool decide() noexcept { return !decided_.exchange(true, std::memory_order_acq_rel); }
+
+private:
+    std::atomic<int> refs_{2};  // caller side + server side
+    std::atomic<bool> decided_{false};
+};
+
+/// The caller's side. `Result` is what the user's handler receives; when it
+/// differs from `Rep` (a call through the codec), `Codec` decodes it.
+template <class Req, class Rep, class Handler, class Executor, class Result = Rep, class Codec = no_codec>
+class call_op final : public pending_call<Req, Rep> {
+public:
+    using allocator_type = decltype(courier::detail::operation_allocator<Handler, call_op>(
+        std::declval<const Handler&>()));
+
+    call_op(Handler&& h, const Executor& fallback, Req&& req, context&& ctx, Codec codec = {})
+        : pending_call<Req, Rep>(std::move(req), std::move(ctx)),
+          alloc_(courier::detail::operation_allocator<Handler, call_op>(h)),
+          work_(boost::asio::make_work_guard(boost::asio::get_associated_executor(h, fallback))),
+          handler_(std::move(h)),
+          codec_(codec) {}
+
+    /// Connects the caller's cancellation slot; `server_ex` runs the
+    /// forwarded cancellation of a running handler.
+    template <class ServerExecutor>
+    void arm_cancellation(const ServerExecutor& server_ex) {
+        auto slot = boost::asio::get_associated_cancellation_slot(handler_);
+        if (!slot.is_connected()) return;
+        slot.assign([this, server_ex](boost::asio::cancellation_type type) {
+            using ct = boost::asio::cancellation_type;
+            if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;
+            if (!this->decide()) return;
+            ec_ = boost::asio::error::operation_aborted;
+            // The handler may be running: stop it on its own executor.
+            this->add_ref();
+            boost::asio::post(server_ex, [this, type] {
+                this->inner.emit(type);
+                this->release();
+            });
+            post_completion();
+        });
+    }
+
+    void finish(error_code ec, Rep&& rep) override {
+        if (!this->decide()) return;
+        ec_ = ec;
+        rep_.emplace(std::move(rep));
+        post_completion();
+    }
+
+private:
+    // Posted to the handler's executor: runs the user's handler, never inline.
+    struct completer {
+        call_op* op;
+        void operator()() { std::exchange(op, nullptr)->complete(); }
+        completer(call_op* p) noexcept : op(p) {}
+        completer(completer&& o) noexcept : op(std::exchange(o.op, nullptr)) {}
+        ~completer() {
+            if (op) op->release();  // the executor was destroyed with us queued
+        }
+    };
+
+    void post_completion() {
+        auto ex = work_.get_executor();
+        boost::asio::post(ex, completer(this));
+    }
+
+    void complete() {
+        auto slot = boost::asio::get_associated_cancellation_slot(handler_);
+        if (slot.is_connected()) slot.clear();
+        auto handler = std::move(handler_);
+        auto work = std::move(work_);
+        error_code ec = ec_;
+        Result result{};
+        if (rep_) {
+            if constexpr (std::is_same_v<Result, Rep>) {
+                result = std::move(*rep_);
+            } else if (!ec) {
+                result = codec_.template decode<Result>(rep_->payload, ec, nullptr);
+            }
+        }
+        this->release();  // free our state before the upcall
+        std::move(handler)(ec, std::move(result));
+    }
+
+    void destroy() noexcept override { courier::detail::destroy_with(alloc_, this); }
+
+    allocator_type alloc_;
+    boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, Executor>> work_;
+    Handler handler_;
+    [[no_unique_address]] Codec codec_;
+    error_code ec_;
+    std::optional<Rep> rep_;
+};
+
+}  // namespace courier::inproc::detail
+
+#endif

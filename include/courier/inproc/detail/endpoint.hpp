@@ -1,0 +1,148 @@
+// A server's binding of one handler to one endpoint name, type-erased so the
+// registry can hold endpoints of every request and response type.
+#ifndef COURIER_INPROC_DETAIL_ENDPOINT_HPP
+#define COURIER_INPROC_DETAIL_ENDPOINT_HPP
+
+#include <courier/codec.hpp>
+#include <courier/detail/invoke_handler.hpp>
+#include <courier/error.hpp>
+#include <courier/inproc/detail/call_op.hpp>
+#include <courier/message.hpp>
+#include <courier/propagation.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <memory>
+#include <mutex>
+#include <typeinfo>
+
+namespace courier::inproc::detail {
+
+class endpoint_base : public std::enable_shared_from_this<endpoint_base> {
+public:
+    endpoint_base(const std::type_info& req, const std::type_info& rep, boost::asio::any_io_executor ex)
+        : request_type(req), response_type(rep), executor(std::move(ex)) {}
+    virtual ~endpoint_base() = default;
+
+    /// Starts a call that arrives encoded, as it would over a wire.
+    virtual void start_wire(pending_call<message, message>* call) = 0;
+
+    const std::type_info& request_type;
+    const std::type_info& response_type;
+    const boost::asio::any_io_executor executor;
+};
+
+/// Typed entry point: the caller passes values, no codec involved.
+template <class Req, class Rep>
+class typed_endpoint : public endpoint_base {
+public:
+    using endpoint_base::endpoint_base;
+    virtual void start(pending_call<Req, Rep>* call) = 0;
+};
+
+/// Where a channel finds the endpoint bound to its name. Created on first use
+/// and kept, so a channel resolves its name once and a server can bind later.
+struct endpoint_slot {
+    std::shared_ptr<endpoint_base> get() const {
+        std::lock_guard lock(mutex);
+        return current;
+    }
+    mutable std::mutex mutex;
+    std::shared_ptr<endpoint_base> current;
+};
+
+template <class Req, class Rep, class Handler, class Codec>
+class endpoint final : public typed_endpoint<Req, Rep> {
+public:
+    endpoint(Handler h, Codec codec, boost::asio::any_io_executor ex)
+        : typed_endpoint<Req, Rep>(typeid(Req), typeid(Rep), std::move(ex)),
+          handler_(std::move(h)),
+          codec_(std::move(codec)) {}
+
+    void start(pending_call<Req, Rep>* call) override { post_job(call); }
+    void start_wire(pending_call<message, message>* call) override { post_job(call); }
+
+private:
+    // Runs on the server's executor. If the executor is destroyed before the
+    // job runs, the caller still hears back (endpoint_closed), never hangs.
+    template <class Call>
+    struct job {
+        std::shared_ptr<endpoint> self;
+        Call* call;
+        void operator()() { self->run(std::move(self), std::exchange(call, nullptr)); }
+        job(std::shared_ptr<endpoint> s, Call* c) noexcept : self(std::move(s)), call(c) {}
+        job(job&& o) noexcept : self(std::move(o.self)), call(std::exchange(o.call, nullptr)) {}
+        ~job() {
+            if (call) {
+                call->finish(error::endpoint_closed, {});
+                call->release();
+            }
+        }
+    };
+
+    template <class Call>
+    void post_job(Call* call) {
+        auto self = std::static_pointer_cast<endpoint>(this->shared_from_this());
+        boost::asio::post(this->executor, job<Call>(std::move(self), call));
+    }
+
+    // The precondition checks every call gets before its handler runs.
+    template <class Call>
+    bool admit(Call* call) {
+        if (call->decided()) {  // cancelled while queued: don't start the work
+            call->release();
+            return false;
+        }
+        if (call->ctx.expired()) {
+            call->finish(error::timeout, {});
+            call->release();
+            return false;
+        }
+        return true;
+    }
+
+    // `self` keeps the handler alive while a coroutine handler is suspended.
+    void run(std::shared_ptr<endpoint> self, pending_call<Req, Rep>* call) {
+        if (!admit(call)) return;
+        courier::detail::invoke_handler<Req, Rep>(
+            handler_, std::move(call->request), call->ctx, this->executor, call->inner.slot(),
+            [call, self = std::move(self)](error_code ec, Rep rep) {
+                call->finish(ec, std::move(rep));
+                call->release();
+            });
+    }
+
+    void run(std::shared_ptr<endpoint> self, pending_call<message, message>* call)
+        requires(!std::is_same_v<Req, message>)
+    {
+        call->ctx = extract(call->request);
+        if (!admit(call)) return;
+        error_code ec;
+        Req req = codec_.template decode<Req>(call->request.payload, ec, nullptr);
+        if (ec) {
+            call->finish(ec, {});
+            call->release();
+            return;
+        }
+        courier::detail::invoke_handler<Req, Rep>(
+            handler_, std::move(req), call->ctx, this->executor, call->inner.slot(),
+            [call, self = std::move(self)](error_code ec, Rep rep) {
+                message out;
+                if (!ec) {
+                    out.payload = self->codec_.encode(rep, ec, nullptr);
+                    out.content_type = self->codec_.content_type();
+                    out.correlation_id = call->ctx.correlation_id;
+                }
+                call->finish(ec, std::move(out));
+                call->release();
+            });
+    }
+
+    Handler handler_;
+    [[no_unique_address]] Codec codec_;
+};
+
+}  // namespace courier::inproc::detail
+
+#endif
