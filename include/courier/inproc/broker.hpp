@@ -1,0 +1,720 @@
+// The in-process publish-subscribe broker: groups, competing consumers,
+// ack/nack, redelivery with backoff, dead-lettering, bounded queues with
+// backpressure, and a shutdown that drains in-flight handlers. It is the
+// embedded default and the test double for the RabbitMQ and Kafka backends.
+#ifndef COURIER_INPROC_BROKER_HPP
+#define COURIER_INPROC_BROKER_HPP
+
+#include <courier/broker.hpp>
+#include <courier/context.hpp>
+#include <courier/delivery.hpp>
+#include <courier/detail/blocking.hpp>
+#include <courier/detail/invoke_consumer.hpp>
+#include <courier/detail/random.hpp>
+#include <courier/detail/operation.hpp>
+#include <courier/error.hpp>
+#include <courier/message.hpp>
+#include <courier/propagation.hpp>
+#include <courier/subscription.hpp>
+#include <courier/system_error.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace courier::inproc {
+
+struct broker_options {
+    /// Messages a group may hold (waiting, in flight and awaiting
+    /// redelivery). A publish that would exceed it waits for room.
+    std::size_t queue_capacity = 10'000;
+    /// Deliveries of one message before it is dead-lettered (1 = no retry).
+    unsigned max_deliveries = 5;
+    /// Delay before the first redelivery; doubles each time up to the cap.
+    std::chrono::milliseconds redelivery_delay{100};
+    std::chrono::milliseconds max_redelivery_delay{10'000};
+    /// Dead letters of topic T, group G go to topic T + suffix, group G
+    /// (created on demand), so nothing is lost even if nobody listens yet.
+    std::string dead_letter_suffix = ".dlq";
+    /// Messages a consumer drains per scheduling turn before yielding its
+    /// executor to other work.
+    std::size_t batch = 64;
+};
+
+struct subscribe_options {
+    /// Messages handed to this consumer before it settled them; 1 keeps
+    /// strict order. Coroutine handlers run up to `prefetch` at once.
+    std::size_t prefetch = 1;
+};
+
+namespace detail {
+
+struct entry {
+    std::shared_ptr<const message> msg;
+    unsigned deliveries = 0;
+};
+
+struct group_state;
+
+// The type-erased message handler of a consumer.
+struct consumer_handler {
+    virtual ~consumer_handler() = default;
+    // Calls `done(settlement)` exactly once; `msg` lives until then.
+    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+                     void (*done)(void*, settlement), void* arg) = 0;
+};
+
+struct consumer_state : std::enable_shared_from_this<consumer_state> {
+    group_state* group = nullptr;
+    boost::asio::any_io_executor ex;
+    std::unique_ptr<consumer_handler> handler;
+    std::size_t prefetch = 1;
+    std::size_t in_flight = 0;    // assigned and not yet settled
+    std::deque<entry> assigned;   // assigned, handler not started yet
+    bool scheduled = false;       // a drain job is queued on `ex`
+    bool active = true;
+};
+
+struct receive_waiter {
+    virtual ~receive_waiter() = default;
+    virtual void deliver(error_code ec, entry e) = 0;  // under the broker lock
+};
+
+struct publish_waiter {
+    std::shared_ptr<const message> msg;
+    std::function<void(error_code, publish_ack)> complete;  // called under no lock
+};
+
+struct group_state {
+    std::string topic, name;
+    std::deque<entry> ready;
+    std::size_t in_flight = 0;
+    std::multimap<std::chrono::steady_clock::time_point, entry> delayed;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::vector<std::shared_ptr<consumer_state>> consumers;
+    std::size_t next_consumer = 0;
+    std::deque<std::shared_ptr<receive_waiter>> receivers;
+
+    std::size_t held() const noexcept { return ready.size() + in_flight + delayed.size(); }
+};
+
+struct topic_state {
+    std::vector<std::unique_ptr<group_state>> groups;
+    std::deque<publish_waiter> waiters;  // FIFO keeps publish order under backpressure
+};
+
+}  // namespace detail
+
+/// An in-memory broker. Thread-safe: publish, subscribe and settle from any
+/// thread of any io_context. Handlers run on the executor given at
+/// subscribe (default: the broker's). Messages live in memory only.
+class broker {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    explicit broker(executor_type ex, broker_options opts = {})
+        : impl_(std::make_shared<impl>(std::move(ex), std::move(opts))) {}
+    broker(const broker&) = delete;
+    broker& operator=(const broker&) = delete;
+    ~broker() { impl_->close(); }
+
+    executor_type get_executor() const { return impl_->ex; }
+    const broker_options& options() const noexcept { return impl_->opts; }
+
+    /// Creates group `group` of `topic` if needed, so messages published
+    /// before anyone subscribes are kept for it. Idempotent.
+    void declare(std::string_view topic, std::string_view group) {
+        std::lock_guard lock(impl_->mutex);
+        impl_->group_for(topic, group);
+    }
+
+    /// Publishes `msg` to every group of `topic`.
+    /// Completion: `void(error_code, publish_ack)`, once the message is
+    /// queued in every group (ack.routed says how many; 0 when the topic
+    /// has none). Waits while a group is full (backpressure), bounded by
+    /// `ctx.deadline` (then error::timeout). Errors: error::broker_closed.
+    /// The context's trace and correlation id travel in the message.
+    /// Cancellation: terminal/partial/total while waiting for room.
+    /// Thread safety: any thread; publishes to one topic keep their order.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
+            [impl = impl_.get(), topic](auto handler, message msg, context ctx) {
+                impl->publish(std::string(topic), std::move(msg), ctx, std::move(handler));
+            },
+            token, std::move(msg), std::move(ctx));
+    }
+    template <class CompletionToken = boost::asio::deferred_t>
+        requires(!std::same_as<std::remove_cvref_t<CompletionToken>, context>)
+    auto async_publish(std::string_view topic, message msg, CompletionToken&& token = {}) {
+        return async_publish(topic, std::move(msg), context{}, std::forward<CompletionToken>(token));
+    }
+    /// Blocking forms (fail with error::would_deadlock on the broker's thread).
+    publish_ack publish(std::string_view topic, message msg, context ctx, error_code& ec) {
+        return courier::detail::run_blocking<publish_ack>(impl_->ex, ec, [&](auto h) {
+            async_publish(topic, std::move(msg), std::move(ctx), std::move(h));
+        });
+    }
+    publish_ack publish(std::string_view topic, message msg, context ctx = {}) {
+        error_code ec;
+        auto ack = publish(topic, std::move(msg), std::move(ctx), ec);
+        if (ec) throw system_error(ec, "publish to '" + std::string(topic) + "'");
+        return ack;
+    }
+
+    /// Subscribes `handler` to `topic` as a member of `group` (see
+    /// detail::consumer_handler for the accepted forms). Returning normally
+    /// acks; an error or exception nacks (redelivery after the backoff,
+    /// dead-letter after max_deliveries); a condition::permanent error
+    /// dead-letters at once. Handlers of one subscription run one at a time
+    /// (prefetch 1) on `ex`, in publish order.
+    template <class Handler>
+        requires courier::detail::consumer_handler<Handler, message>
+    subscription subscribe(std::string_view topic, std::string_view group, Handler handler,
+                           subscribe_options opts = {}, executor_type ex = {}) {
+        auto c = std::make_shared<detail::consumer_state>();
+        c->ex = ex ? std::move(ex) : impl_->ex;
+        c->handler = std::make_unique<handler_impl<Handler>>(std::move(handler));
+        c->prefetch = std::max<std::size_t>(1, opts.prefetch);
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->closed) throw system_error(error::broker_closed, "subscribe");
+        auto* g = impl_->group_for(topic, group);
+        c->group = g;
+        g->consumers.push_back(c);
+        impl_->pump(*g);
+        return subscription(std::make_shared<sub_state>(impl_, std::move(c)));
+    }
+
+    /// Takes the next message of `group` on `topic` (pull style).
+    /// Completion: `void(error_code, delivery)`; the delivery must be
+    /// acked or nacked (its destructor nacks). Errors: error::broker_closed.
+    /// Cancellation: terminal/partial/total while waiting.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_receive(std::string_view topic, std::string_view group, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, delivery)>(
+            [this, topic, group](auto handler) { start_receive(topic, group, std::move(handler)); },
+            token);
+    }
+
+    /// Stops the broker: publishes and receives fail with
+    /// error::broker_closed, no new delivery starts, and the operation
+    /// completes once every handler already running has settled its message.
+    /// Completion: `void(error_code)`. Queued messages stay in memory.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_shutdown(CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+            [impl = impl_](auto handler) {
+                auto ex = boost::asio::get_associated_executor(handler, impl->ex);
+                // Shared so the callback is copyable (std::function); it runs once.
+                auto h = std::make_shared<decltype(handler)>(std::move(handler));
+                impl->shutdown([h, ex] {
+                    boost::asio::post(ex, [h] { std::move(*h)(error_code{}); });
+                });
+            },
+            token);
+    }
+    void shutdown(error_code& ec) {
+        courier::detail::run_blocking<int>(impl_->ex, ec, [&](auto h) {
+            async_shutdown([h = std::move(h)](error_code e) mutable { h(e, 0); });
+        });
+    }
+    void shutdown() {
+        error_code ec;
+        shutdown(ec);
+        throw_if(ec);
+    }
+
+    /// Messages held by a group (ready, in flight, awaiting redelivery).
+    std::size_t depth(std::string_view topic, std::string_view group) const {
+        std::lock_guard lock(impl_->mutex);
+        auto* g = impl_->find_group(topic, group);
+        return g ? g->held() : 0;
+    }
+
+private:
+    struct impl;
+
+    template <class Handler>
+    struct handler_impl final : detail::consumer_handler {
+        explicit handler_impl(Handler h) : h(std::move(h)) {}
+        void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+                 void (*done)(void*, settlement), void* arg) override {
+            courier::detail::invoke_consumer<message>(h, msg, ctx, ex,
+                                                      [done, arg](settlement s) { done(arg, s); });
+        }
+        Handler h;
+    };
+
+    // One delivery being handled by a push consumer.
+    struct job {
+        job(std::shared_ptr<impl> o, std::shared_ptr<detail::consumer_state> c, detail::entry en)
+            : owner(std::move(o)), consumer(std::move(c)), e(std::move(en)) {}
+        std::shared_ptr<impl> owner;
+        std::shared_ptr<detail::consumer_state> consumer;
+        detail::entry e;
+        context ctx;
+    };
+
+    struct impl : std::enable_shared_from_this<impl> {
+        impl(executor_type e, broker_options o) : ex(std::move(e)), opts(std::move(o)) {}
+
+        executor_type ex;
+        broker_options opts;
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, detail::topic_state> topics;
+        bool closed = false;
+        std::size_t running = 0;  // handlers started and not settled, all groups
+        std::vector<std::function<void()>> on_drained;
+
+        detail::group_state* find_group(std::string_view topic, std::string_view group) const {
+            auto it = topics.find(std::string(topic));
+            if (it == topics.end()) return nullptr;
+            for (auto& g : it->second.groups)
+                if (g->name == group) return g.get();
+            return nullptr;
+        }
+
+        detail::group_state* group_for(std::string_view topic, std::string_view group) {
+            if (auto* g = find_group(topic, group)) return g;
+            auto& t = topics[std::string(topic)];
+            auto g = std::make_unique<detail::group_state>();
+            g->topic = topic;
+            g->name = group;
+            t.groups.push_back(std::move(g));
+            return t.groups.back().get();
+        }
+
+        // --- publishing ---------------------------------------------------
+
+        bool has_room(const detail::topic_state& t) const noexcept {
+            for (auto& g : t.groups)
+                if (g->held() >= opts.queue_capacity) return false;
+            return true;
+        }
+
+        std::size_t enqueue(detail::topic_state& t, const std::shared_ptr<const message>& msg) {
+            for (auto& g : t.groups) {
+                g->ready.push_back({msg, 0});
+                pump(*g);
+            }
+            return t.groups.size();
+        }
+
+        template <class Handler>
+        void publish(std::string topic, message msg, const context& ctx, Handler handler) {
+            inject(ctx, msg, {.deadline = false});
+            if (msg.id.empty()) msg.id = courier::detail::random_id();
+            if (msg.timestamp == std::chrono::system_clock::time_point{})
+                msg.timestamp = std::chrono::system_clock::now();
+            auto shared = std::allocate_shared<const message>(
+                boost::asio::recycling_allocator<message>(), std::move(msg));
+            std::unique_lock lock(mutex);
+            if (closed) {
+                lock.unlock();
+                return courier::detail::post_completion(std::move(handler), ex, error_code(error::broker_closed),
+                                                        publish_ack{});
+            }
+            auto& t = topics[topic];
+            if (t.waiters.empty() && has_room(t)) {
+                auto routed = enqueue(t, shared);
+                lock.unlock();
+                return courier::detail::post_completion(std::move(handler), ex, error_code{},
+                                                        publish_ack{routed, 0});
+            }
+            wait_for_room(t, topic, std::move(shared), ctx, std::move(handler));
+        }
+
+        // The slow path: park the publish until every group has room. The
+        // waiter completes once, by room, deadline, cancellation or close.
+        template <class Handler>
+        void wait_for_room(detail::topic_state& t, const std::string& topic,
+                           std::shared_ptr<const message> msg, const context& ctx, Handler handler) {
+            struct state {
+                std::mutex m;
+                std::optional<Handler> handler;
+                std::unique_ptr<boost::asio::steady_timer> timer;
+                executor_type ex;
+            };
+            auto st = std::make_shared<state>();
+            st->ex = boost::asio::get_associated_executor(handler, ex);
+            auto slot = boost::asio::get_associated_cancellation_slot(handler);
+            st->handler.emplace(std::move(handler));
+            auto finish = [st](error_code ec, publish_ack ack) {
+                std::optional<Handler> h;
+                {
+                    std::lock_guard l(st->m);
+                    if (st->handler) {
+                        h.emplace(std::move(*st->handler));
+                        st->handler.reset();
+                    }
+                }
+                if (!h) return;  // completed already
+                if (st->timer) st->timer->cancel();
+                boost::asio::post(st->ex, [h = std::move(*h), ec, ack]() mutable {
+                    auto s = boost::asio::get_associated_cancellation_slot(h);
+                    if (s.is_connected()) s.clear();
+                    std::move(h)(ec, ack);
+                });
+            };
+            t.waiters.push_back({std::move(msg), finish});
+            auto* waiter_msg = t.waiters.back().msg.get();
+            auto drop = [self = this->shared_from_this(), topic, waiter_msg, finish](error_code ec) {
+                {
+                    std::lock_guard lock(self->mutex);
+                    auto& w = self->topics[topic].waiters;
+                    auto it = std::find_if(w.begin(), w.end(),
+                                           [&](const detail::publish_waiter& x) { return x.msg.get() == waiter_msg; });
+                    if (it == w.end()) return;  // already published or failed
+                    w.erase(it);
+                }
+                finish(ec, {});
+            };
+            if (ctx.deadline) {
+                st->timer = std::make_unique<boost::asio::steady_timer>(ex, *ctx.deadline);
+                st->timer->async_wait([drop](error_code ec) {
+                    if (!ec) drop(error::timeout);
+                });
+            }
+            if (slot.is_connected())
+                slot.assign([drop](boost::asio::cancellation_type) { drop(boost::asio::error::operation_aborted); });
+        }
+
+        // Admits parked publishes, oldest first, while there is room.
+        void admit_waiters(const std::string& topic, std::vector<std::function<void()>>& later) {
+            auto it = topics.find(topic);
+            if (it == topics.end()) return;
+            auto& t = it->second;
+            while (!t.waiters.empty() && has_room(t)) {
+                auto w = std::move(t.waiters.front());
+                t.waiters.pop_front();
+                auto routed = enqueue(t, w.msg);
+                later.push_back([c = std::move(w.complete), routed] { c(error_code{}, {routed, 0}); });
+            }
+        }
+
+        // --- delivering ---------------------------------------------------
+
+        // Hands ready messages to waiting receivers and to consumers with
+        // spare prefetch, round robin. Called with the lock held.
+        void pump(detail::group_state& g) {
+            if (closed) return;
+            while (!g.ready.empty()) {
+                if (!g.receivers.empty()) {
+                    auto r = std::move(g.receivers.front());
+                    g.receivers.pop_front();
+                    auto e = std::move(g.ready.front());
+                    g.ready.pop_front();
+                    ++e.deliveries;
+                    ++g.in_flight;
+                    r->deliver({}, std::move(e));
+                    continue;
+                }
+                auto* c = pick_consumer(g);
+                if (!c) return;
+                auto e = std::move(g.ready.front());
+                g.ready.pop_front();
+                ++g.in_flight;
+                ++c->in_flight;
+                c->assigned.push_back(std::move(e));
+                schedule(c);
+            }
+        }
+
+        detail::consumer_state* pick_consumer(detail::group_state& g) {
+            const auto n = g.consumers.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                auto& c = g.consumers[(g.next_consumer + i) % n];
+                if (c->active && c->in_flight < c->prefetch) {
+                    g.next_consumer = (g.next_consumer + i + 1) % n;
+                    return c.get();
+                }
+            }
+            return nullptr;
+        }
+
+        void schedule(detail::consumer_state* c) {
+            if (c->scheduled) return;
+            c->scheduled = true;
+            boost::asio::post(c->ex, [self = this->shared_from_this(), c = c->shared_from_this()] { self->drain(c); });
+        }
+
+        // Runs on the consumer's executor: starts its assigned messages, up
+        // to `batch`, then yields by re-posting itself.
+        void drain(const std::shared_ptr<detail::consumer_state>& c) {
+            for (std::size_t n = 0; n < opts.batch; ++n) {
+                std::unique_lock lock(mutex);
+                if (c->assigned.empty()) {
+                    c->scheduled = false;
+                    return;
+                }
+                if (closed || !c->active) {  // give unstarted work back to the group
+                    return_assigned(*c);
+                    c->scheduled = false;
+                    return;
+                }
+                auto* j = courier::detail::allocate_op<job>(job_allocator(), this->shared_from_this(), c,
+                                                            std::move(c->assigned.front()));
+                c->assigned.pop_front();
+                ++j->e.deliveries;
+                ++running;
+                lock.unlock();
+                j->ctx = extract(*j->e.msg);
+                c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j);
+            }
+            boost::asio::post(c->ex, [self = this->shared_from_this(), c] { self->drain(c); });
+        }
+
+        static boost::asio::recycling_allocator<job> job_allocator() noexcept { return {}; }
+
+        static void on_settled(void* arg, settlement s) {
+            auto* j = static_cast<job*>(arg);
+            auto owner = std::move(j->owner);
+            owner->settle_push(*j, s);
+            courier::detail::destroy_with(job_allocator(), j);
+        }
+
+        void settle_push(job& j, settlement s) {
+            std::vector<std::function<void()>> later;
+            {
+                std::lock_guard lock(mutex);
+                --j.consumer->in_flight;
+                --running;
+                settle_locked(*j.consumer->group, std::move(j.e), s, later);
+                if (j.consumer->active) pump(*j.consumer->group);
+                check_drained(later);
+            }
+            for (auto& f : later) f();
+        }
+
+        void return_assigned(detail::consumer_state& c) {
+            auto& g = *c.group;
+            while (!c.assigned.empty()) {
+                g.ready.push_front(std::move(c.assigned.back()));
+                c.assigned.pop_back();
+                --g.in_flight;
+                --c.in_flight;
+            }
+        }
+
+        // Applies a settlement; the lock is held. Completions to run after
+        // unlocking go to `later`.
+        void settle_locked(detail::group_state& g, detail::entry e, settlement s,
+                           std::vector<std::function<void()>>& later) {
+            --g.in_flight;
+            if (s == settlement::nack && e.deliveries < opts.max_deliveries) {
+                auto delay = opts.redelivery_delay;
+                for (unsigned i = 1; i < e.deliveries && delay < opts.max_redelivery_delay; ++i) delay *= 2;
+                delay = std::min(delay, opts.max_redelivery_delay);
+                if (delay.count() == 0) g.ready.push_back(std::move(e));
+                else schedule_redelivery(g, std::chrono::steady_clock::now() + delay, std::move(e));
+            } else if (s != settlement::ack) {
+                dead_letter(g, std::move(e));
+            }
+            pump(g);
+            admit_waiters(g.topic, later);
+        }
+
+        void dead_letter(detail::group_state& g, detail::entry e) {
+            auto* dlq = group_for(g.topic + opts.dead_letter_suffix, g.name);
+            // Deliberately not bounded: refusing a dead letter would lose it.
+            auto m = std::make_shared<message>(*e.msg);
+            m->headers.set("x-death-count", std::to_string(e.deliveries));
+            m->headers.set("x-death-topic", g.topic);
+            dlq->ready.push_back({std::move(m), 0});
+            pump(*dlq);
+        }
+
+        void schedule_redelivery(detail::group_state& g, std::chrono::steady_clock::time_point at,
+                                 detail::entry e) {
+            const bool earliest = g.delayed.empty() || at < g.delayed.begin()->first;
+            g.delayed.emplace(at, std::move(e));
+            if (!earliest) return;
+            if (!g.timer) g.timer = std::make_unique<boost::asio::steady_timer>(ex);
+            g.timer->expires_at(at);
+            g.timer->async_wait([w = this->weak_from_this(), gp = &g](error_code ec) {
+                if (ec) return;
+                if (auto self = w.lock()) self->on_redelivery_timer(*gp);
+            });
+        }
+
+        void on_redelivery_timer(detail::group_state& g) {
+            std::vector<std::function<void()>> later;
+            {
+                std::lock_guard lock(mutex);
+                if (closed) return;
+                const auto now = std::chrono::steady_clock::now();
+                while (!g.delayed.empty() && g.delayed.begin()->first <= now) {
+                    g.ready.push_back(std::move(g.delayed.begin()->second));
+                    g.delayed.erase(g.delayed.begin());
+                }
+                if (!g.delayed.empty()) {
+                    g.timer->expires_at(g.delayed.begin()->first);
+                    g.timer->async_wait([w = this->weak_from_this(), gp = &g](error_code ec) {
+                        if (ec) return;
+                        if (auto self = w.lock()) self->on_redelivery_timer(*gp);
+                    });
+                }
+                pump(g);
+            }
+        }
+
+        // --- shutdown -----------------------------------------------------
+
+        void check_drained(std::vector<std::function<void()>>& later) {
+            if (!closed || running != 0) return;
+            for (auto& f : on_drained) later.push_back(std::move(f));
+            on_drained.clear();
+        }
+
+        void shutdown(std::function<void()> done) {
+            std::vector<std::function<void()>> later;
+            {
+                std::lock_guard lock(mutex);
+                stop_locked(later);
+                on_drained.push_back(std::move(done));
+                check_drained(later);
+            }
+            for (auto& f : later) f();
+        }
+
+        void stop_locked(std::vector<std::function<void()>>& later) {
+            closed = true;
+            for (auto& [name, t] : topics) {
+                for (auto& w : t.waiters)
+                    later.push_back([c = std::move(w.complete)] { c(error::broker_closed, {}); });
+                t.waiters.clear();
+                for (auto& g : t.groups) {
+                    for (auto& r : g->receivers) r->deliver(error::broker_closed, {});
+                    g->receivers.clear();
+                    if (g->timer) g->timer->cancel();
+                    for (auto& [at, e] : g->delayed) g->ready.push_back(std::move(e));
+                    g->delayed.clear();
+                }
+            }
+        }
+
+        void close() {
+            std::vector<std::function<void()>> later;
+            {
+                std::lock_guard lock(mutex);
+                stop_locked(later);
+                for (auto& [name, t] : topics)
+                    for (auto& g : t.groups) {
+                        for (auto& c : g->consumers) c->active = false;
+                        g->timer.reset();
+                    }
+            }
+            for (auto& f : later) f();
+        }
+    };
+
+    // A pull delivery: settling goes back to the broker through this sink.
+    struct pull_sink final : courier::detail::delivery_sink {
+        pull_sink(std::shared_ptr<impl> o, detail::group_state* g, detail::entry e)
+            : owner(std::move(o)), group(g), e(std::move(e)) {}
+        void settle(std::uint64_t, settlement s) noexcept override {
+            std::vector<std::function<void()>> later;
+            {
+                std::lock_guard lock(owner->mutex);
+                owner->settle_locked(*group, std::move(e), s, later);
+            }
+            for (auto& f : later) f();
+        }
+        std::shared_ptr<impl> owner;
+        detail::group_state* group;
+        detail::entry e;
+    };
+
+    template <class Handler>
+    struct receive_op final : detail::receive_waiter,
+                              std::enable_shared_from_this<receive_op<Handler>> {
+        receive_op(Handler h, std::shared_ptr<impl> o, detail::group_state* g)
+            : handler(std::move(h)), owner(std::move(o)), group(g),
+              ex(boost::asio::get_associated_executor(handler, owner->ex)) {}
+        void deliver(error_code ec, detail::entry e) override {
+            if (done) return;
+            done = true;
+            delivery d;
+            if (!ec) {
+                auto ctx = extract(*e.msg);
+                auto msg = e.msg;
+                unsigned attempt = e.deliveries;
+                d = delivery(std::make_shared<pull_sink>(owner, group, std::move(e)), 0, std::move(msg),
+                             std::move(ctx), attempt);
+            }
+            boost::asio::post(ex, [h = std::move(handler), ec, d = std::move(d)]() mutable {
+                auto s = boost::asio::get_associated_cancellation_slot(h);
+                if (s.is_connected()) s.clear();
+                std::move(h)(ec, std::move(d));
+            });
+        }
+        Handler handler;
+        std::shared_ptr<impl> owner;
+        detail::group_state* group;
+        executor_type ex;
+        bool done = false;  // guarded by the broker lock
+    };
+
+    template <class Handler>
+    void start_receive(std::string_view topic, std::string_view group, Handler handler) {
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->closed)
+            return courier::detail::post_completion(std::move(handler), impl_->ex,
+                                                    error_code(error::broker_closed), delivery{});
+        auto* g = impl_->group_for(topic, group);
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        auto op = std::make_shared<receive_op<Handler>>(std::move(handler), impl_, g);
+        g->receivers.push_back(op);
+        if (slot.is_connected()) {
+            slot.assign([w = std::weak_ptr<receive_op<Handler>>(op), impl = impl_, g](boost::asio::cancellation_type) {
+                std::lock_guard lock(impl->mutex);
+                auto op = w.lock();
+                if (!op) return;
+                auto& r = g->receivers;
+                r.erase(std::remove(r.begin(), r.end(), op), r.end());
+                op->deliver(boost::asio::error::operation_aborted, {});
+            });
+        }
+        impl_->pump(*g);
+    }
+
+    struct sub_state final : courier::detail::subscription_state {
+        sub_state(std::shared_ptr<impl> o, std::shared_ptr<detail::consumer_state> c)
+            : owner(std::move(o)), consumer(std::move(c)) {}
+        void cancel() noexcept override {
+            std::lock_guard lock(owner->mutex);
+            if (!consumer->active) return;
+            consumer->active = false;
+            auto& g = *consumer->group;
+            if (!consumer->scheduled) owner->return_assigned(*consumer);
+            std::erase(g.consumers, consumer);
+            g.next_consumer = 0;
+            owner->pump(g);
+        }
+        std::shared_ptr<impl> owner;
+        std::shared_ptr<detail::consumer_state> consumer;
+    };
+
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace courier::inproc
+
+#endif

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what courier needs to build and test on Debian 12. Idempotent and
+# non-interactive: does nothing (not even apt-get update) when every package
+# is already installed. Runs as root, or through sudo otherwise.
+set -euo pipefail
+
+# One list; a new backend adds its packages here.
+COURIER_PACKAGES=(
+  build-essential g++ clang libclang-rt-14-dev
+  cmake ninja-build git ca-certificates
+  libboost1.81-dev nlohmann-json3-dev catch2 libbenchmark-dev
+)
+
+missing=()
+for package in "${COURIER_PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)"
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#COURIER_PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+as_root=()
+if ((EUID != 0)); then
+  if ! command -v sudo >/dev/null; then
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  as_root=(sudo --non-interactive)
+fi
+
+echo "setup: installing ${missing[*]}"
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"
