@@ -156,8 +156,8 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [impl = impl_.get(), topic](auto handler, message msg, context ctx) {
-                impl->publish(std::string(topic), std::move(msg), ctx, std::move(handler));
+            [impl = impl_, topic = std::string(topic)](auto handler, message msg, context ctx) {
+                impl->publish(topic, std::move(msg), ctx, std::move(handler));
             },
             token, std::move(msg), std::move(ctx));
     }
@@ -209,7 +209,9 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_receive(std::string_view topic, std::string_view group, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, delivery)>(
-            [this, topic, group](auto handler) { start_receive(topic, group, std::move(handler)); },
+            [this, topic = std::string(topic), group = std::string(group)](auto handler) {
+                start_receive(topic, group, std::move(handler));
+            },
             token);
     }
 
@@ -318,7 +320,7 @@ private:
         }
 
         template <class Handler>
-        void publish(std::string topic, message msg, const context& ctx, Handler handler) {
+        void publish(const std::string& topic, message msg, const context& ctx, Handler handler) {
             inject(ctx, msg, {.deadline = false});
             if (msg.id.empty()) msg.id = courier::detail::random_id();
             if (msg.timestamp == std::chrono::system_clock::time_point{})
