@@ -5,6 +5,7 @@
 #ifndef COURIER_CONTEXT_HPP
 #define COURIER_CONTEXT_HPP
 
+#include <courier/call_feedback.hpp>
 #include <courier/headers.hpp>
 #include <courier/trace_context.hpp>
 
@@ -28,6 +29,10 @@ struct context {
     unsigned attempt = 1;
     /// User metadata, sent as headers by every backend.
     courier::headers metadata;
+    /// Where the transport reports what a call says besides its result (the
+    /// server's retry hint). Set by a retry layer for each attempt; null
+    /// otherwise. Not sent on the wire.
+    call_feedback* feedback = nullptr;
 
     /// A context whose deadline is `timeout` from now.
     template <class Rep, class Period>

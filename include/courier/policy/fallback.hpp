@@ -1,0 +1,84 @@
+// fallback: turns a failure into a response, e.g. a cached or default value.
+#ifndef COURIER_POLICY_FALLBACK_HPP
+#define COURIER_POLICY_FALLBACK_HPP
+
+#include <courier/context.hpp>
+#include <courier/detail/forwarding_handler.hpp>
+#include <courier/detail/invoke_handler.hpp>
+#include <courier/error.hpp>
+#include <courier/policy/observer.hpp>
+#include <courier/service.hpp>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
+
+#include <type_traits>
+
+namespace courier::policy {
+
+template <service S, class F>
+class fallback_service;
+
+/// `F(const error_code&) -> Rep` (or `boost::system::result<Rep>`, whose
+/// error replaces the original) is called for every failure except
+/// cancellation, on the caller's executor.
+template <class F>
+class fallback {
+public:
+    explicit fallback(F f, observer on_event = {}) : f_(std::move(f)), on_event_(std::move(on_event)) {}
+
+    template <service S>
+    fallback_service<S, F> wrap(S svc) const {
+        return {std::move(svc), f_, on_event_};
+    }
+
+private:
+    F f_;
+    observer on_event_;
+};
+
+template <service S, class F>
+class fallback_service {
+public:
+    using request_type = typename S::request_type;
+    using response_type = typename S::response_type;
+    using executor_type = typename S::executor_type;
+
+    fallback_service(S svc, F f, observer on_event) : svc_(std::move(svc)), f_(std::move(f)), on_event_(std::move(on_event)) {}
+
+    executor_type get_executor() const { return svc_.get_executor(); }
+    S& next() noexcept { return svc_; }
+
+    /// As the inner service, with failures replaced by the fallback's value.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
+            [this](auto handler, request_type req, context ctx) {
+                svc_.async_call(std::move(req), std::move(ctx),
+                                courier::detail::forward_to(std::move(handler), [this](auto&& h, error_code ec,
+                                                                                         response_type rep) {
+                                    if (ec && ec != boost::asio::error::operation_aborted) {
+                                        detail::notify(on_event_, {.kind = event_kind::fallback, .policy = "fallback",
+                                                                   .error = ec});
+                                        auto deliver = [&](error_code e, response_type r) {
+                                            ec = e;
+                                            rep = std::move(r);
+                                        };
+                                        courier::detail::deliver<response_type>(f_(ec), deliver);
+                                    }
+                                    std::move(h)(ec, std::move(rep));
+                                }));
+            },
+            token, std::move(req), std::move(ctx));
+    }
+
+private:
+    S svc_;
+    F f_;
+    observer on_event_;
+};
+
+}  // namespace courier::policy
+
+#endif

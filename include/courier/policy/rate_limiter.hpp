@@ -1,0 +1,107 @@
+// rate_limiter: a token bucket; a call without a token is rejected with
+// error::rate_limited (it never waits: a caller that wants to wait puts a
+// retry with backoff outside it).
+#ifndef COURIER_POLICY_RATE_LIMITER_HPP
+#define COURIER_POLICY_RATE_LIMITER_HPP
+
+#include <courier/context.hpp>
+#include <courier/detail/operation.hpp>
+#include <courier/error.hpp>
+#include <courier/policy/observer.hpp>
+#include <courier/service.hpp>
+#include <courier/timing.hpp>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+namespace courier::policy {
+
+struct rate_limiter_options {
+    /// Tokens added per second.
+    double rate = 100;
+    /// Most tokens the bucket holds (the largest burst).
+    double burst = 100;
+    observer on_event;
+};
+
+namespace detail {
+template <class Clock>
+class token_bucket {
+public:
+    explicit token_bucket(rate_limiter_options o) : opts(std::move(o)), tokens_(opts.burst), at_(Clock::now()) {}
+    bool try_take() {
+        std::lock_guard lock(mutex_);
+        const auto now = Clock::now();
+        tokens_ = std::min(opts.burst, tokens_ + std::chrono::duration<double>(now - at_).count() * opts.rate);
+        at_ = now;
+        if (tokens_ < 1) return false;
+        tokens_ -= 1;
+        return true;
+    }
+    const rate_limiter_options opts;
+
+private:
+    std::mutex mutex_;
+    double tokens_;
+    typename Clock::time_point at_;
+};
+}  // namespace detail
+
+template <service S, class Timing>
+class rate_limiter_service;
+
+template <class Timing = steady_timing>
+class rate_limiter {
+public:
+    explicit rate_limiter(rate_limiter_options opts = {})
+        : bucket_(std::make_shared<detail::token_bucket<typename Timing::clock>>(std::move(opts))) {}
+    template <service S>
+    rate_limiter_service<S, Timing> wrap(S svc) const {
+        return {std::move(svc), bucket_};
+    }
+
+private:
+    std::shared_ptr<detail::token_bucket<typename Timing::clock>> bucket_;
+};
+
+rate_limiter(rate_limiter_options) -> rate_limiter<>;
+
+template <service S, class Timing>
+class rate_limiter_service {
+public:
+    using request_type = typename S::request_type;
+    using response_type = typename S::response_type;
+    using executor_type = typename S::executor_type;
+    using bucket_type = detail::token_bucket<typename Timing::clock>;
+
+    rate_limiter_service(S svc, std::shared_ptr<bucket_type> b) : svc_(std::move(svc)), bucket_(std::move(b)) {}
+    executor_type get_executor() const { return svc_.get_executor(); }
+    S& next() noexcept { return svc_; }
+
+    /// As the inner service; error::rate_limited (posted) without a token.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
+            [this](auto handler, request_type req, context ctx) {
+                if (bucket_->try_take()) return svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
+                detail::notify(bucket_->opts.on_event,
+                               {.kind = event_kind::rejected, .policy = "rate_limiter", .error = error::rate_limited});
+                courier::detail::post_completion(std::move(handler), get_executor(), error_code(error::rate_limited),
+                                                 response_type{});
+            },
+            token, std::move(req), std::move(ctx));
+    }
+
+private:
+    S svc_;
+    std::shared_ptr<bucket_type> bucket_;
+};
+
+}  // namespace courier::policy
+
+#endif

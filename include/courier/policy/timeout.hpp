@@ -1,0 +1,174 @@
+// timeout: bounds a call in time. Inside retry it bounds each attempt; outside
+// it bounds the whole call. On expiry it cancels the inner operation through
+// its cancellation slot (the work stops) and completes with error::timeout.
+#ifndef COURIER_POLICY_TIMEOUT_HPP
+#define COURIER_POLICY_TIMEOUT_HPP
+
+#include <courier/context.hpp>
+#include <courier/detail/deadline_queue.hpp>
+#include <courier/detail/op_handler.hpp>
+#include <courier/detail/operation.hpp>
+#include <courier/error.hpp>
+#include <courier/policy/observer.hpp>
+#include <courier/service.hpp>
+#include <courier/timing.hpp>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
+
+#include <atomic>
+#include <chrono>
+
+namespace courier::policy {
+
+struct timeout_options {
+    /// How long a call may take; the effective deadline is the earlier of
+    /// now + duration and the context's deadline.
+    std::chrono::nanoseconds duration{std::chrono::seconds(1)};
+    /// Receives event_kind::timeout when the deadline cancels a call.
+    observer on_event;
+};
+
+template <service S, class Timing = steady_timing>
+class timeout_service;
+
+/// The timeout layer.
+template <class Timing = steady_timing>
+class timeout {
+public:
+    template <class Rep, class Period>
+    explicit timeout(std::chrono::duration<Rep, Period> d) : opts_{.duration = d} {}
+    explicit timeout(timeout_options opts) : opts_(std::move(opts)) {}
+
+    template <service S>
+    timeout_service<S, Timing> wrap(S svc) const {
+        return timeout_service<S, Timing>(std::move(svc), opts_);
+    }
+    const timeout_options& options() const noexcept { return opts_; }
+
+private:
+    timeout_options opts_;
+};
+
+template <class Rep, class Period>
+timeout(std::chrono::duration<Rep, Period>) -> timeout<>;
+timeout(timeout_options) -> timeout<>;
+
+/// A service with a deadline on every call.
+template <service S, class Timing>
+class timeout_service {
+public:
+    using request_type = typename S::request_type;
+    using response_type = typename S::response_type;
+    using executor_type = typename S::executor_type;
+    using clock = typename Timing::clock;
+
+    timeout_service(S svc, timeout_options opts)
+        : svc_(std::move(svc)),
+          opts_(std::move(opts)),
+          queue_(&boost::asio::use_service<courier::detail::deadline_queue<Timing>>(
+              boost::asio::query(svc_.get_executor(), boost::asio::execution::context))) {}
+
+    executor_type get_executor() const { return svc_.get_executor(); }
+    S& next() noexcept { return svc_; }
+
+    /// Calls the inner service with `ctx.deadline` tightened to now +
+    /// duration. Completion: `void(error_code, response_type)`;
+    /// error::timeout when the deadline passed first (the inner call was
+    /// cancelled and has completed), at once without calling the inner
+    /// service when the deadline had already passed. Cancellation: forwarded
+    /// to the inner operation. The service must outlive the call.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
+            [this](auto handler, request_type req, context ctx) {
+                start(std::move(handler), std::move(req), std::move(ctx));
+            },
+            token, std::move(req), std::move(ctx));
+    }
+
+private:
+    using time_point = typename clock::time_point;
+    using queue_type = courier::detail::deadline_queue<Timing>;
+
+    template <class Handler>
+    struct op : courier::detail::deadline_entry<time_point> {
+        using allocator_type = decltype(courier::detail::operation_allocator<Handler, op>(std::declval<Handler&>()));
+
+        op(Handler&& h, timeout_service* s)
+            : handler(std::move(h)), alloc(courier::detail::operation_allocator<Handler, op>(handler)), svc(s) {
+            this->fire = &on_deadline;
+        }
+
+        Handler handler;
+        allocator_type alloc;
+        timeout_service* svc;
+        boost::asio::cancellation_signal inner;
+        std::atomic<int> refs{2};  // the inner call + the deadline queue
+        std::atomic<bool> expired{false};
+
+        void release() noexcept {
+            if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) courier::detail::destroy_with(alloc, this);
+        }
+
+        // The timer thread: mark, then cancel the inner call on the
+        // caller's executor, where its cancellation slot lives.
+        static void on_deadline(courier::detail::deadline_entry<time_point>* e) {
+            auto* self = static_cast<op*>(e);
+            self->expired.store(true, std::memory_order_release);
+            detail::notify(self->svc->opts_.on_event, {.kind = event_kind::timeout, .policy = "timeout",
+                                               .error = error::timeout});
+            auto ex = boost::asio::get_associated_executor(self->handler, self->svc->get_executor());
+            boost::asio::post(ex, [self] {
+                self->inner.emit(boost::asio::cancellation_type::terminal);
+                self->release();
+            });
+        }
+
+        void on_inner(error_code ec, response_type rep) {
+            if (svc->queue_->remove(this)) refs.fetch_sub(1, std::memory_order_relaxed);  // not last: we hold one
+            if (expired.load(std::memory_order_acquire) && ec) ec = error::timeout;
+            auto slot = boost::asio::get_associated_cancellation_slot(handler);
+            if (slot.is_connected()) slot.clear();
+            auto h = std::move(handler);
+            release();
+            std::move(h)(ec, std::move(rep));
+        }
+    };
+
+    template <class Handler>
+    void start(Handler&& handler, request_type&& req, context&& ctx) {
+        const auto now = clock::now();
+        ctx.tighten_deadline(now + std::chrono::duration_cast<typename clock::duration>(opts_.duration));
+        if (*ctx.deadline <= now) {
+            detail::notify(opts_.on_event, {.kind = event_kind::timeout, .policy = "timeout", .error = error::timeout});
+            return courier::detail::post_completion(std::move(handler), get_executor(), error_code(error::timeout),
+                                                    response_type{});
+        }
+        using op_t = op<std::decay_t<Handler>>;
+        auto* o = courier::detail::allocate_op<op_t>(courier::detail::operation_allocator<Handler, op_t>(handler),
+                                                     std::move(handler), this);
+        auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
+        if (outer.is_connected())
+            outer.assign([o](boost::asio::cancellation_type t) { o->inner.emit(t); });
+        o->at = *ctx.deadline;
+        queue_->add(o, boost::asio::get_associated_executor(o->handler, get_executor()));
+        svc_.async_call(std::move(req), std::move(ctx),
+                        boost::asio::bind_cancellation_slot(o->inner.slot(), courier::detail::op_handler<op_t, &op_t::on_inner>{o}));
+    }
+
+    S svc_;
+    timeout_options opts_;
+    queue_type* queue_;
+};
+
+}  // namespace courier::policy
+
+#endif
