@@ -5,10 +5,13 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 namespace courier::detail {
@@ -23,12 +26,24 @@ auto operation_allocator(const Handler& h) {
     return rebound(boost::asio::get_associated_allocator(h, boost::asio::recycling_allocator<void>()));
 }
 
+/// Posts `f` to `ex`. When `ex` is an any_io_executor holding an
+/// io_context's executor, posts to that directly: the type-erased path costs
+/// an indirect call and a function allocation per post.
+template <class Executor, class F>
+void fast_post(const Executor& ex, F&& f) {
+    if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
+        if (auto* concrete = ex.template target<boost::asio::io_context::executor_type>())
+            return boost::asio::post(*concrete, std::forward<F>(f));
+    }
+    boost::asio::post(ex, std::forward<F>(f));
+}
+
 /// Completes `handler` with `args` through its associated executor (or
 /// `fallback`): never inline, as every courier operation promises.
 template <class Handler, class Executor, class... Args>
 void post_completion(Handler&& handler, const Executor& fallback, Args&&... args) {
     auto ex = boost::asio::get_associated_executor(handler, fallback);
-    boost::asio::post(ex, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
+    fast_post(ex, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
 }
 
 /// Allocates and constructs an Op with the allocator `alloc`; the op frees

@@ -42,12 +42,15 @@ std::array<std::uint8_t, N> random_bytes() noexcept {
     return out;
 }
 
-/// A random 128-bit id as 32 lowercase hex digits.
+/// A random id of 15 URL-safe characters (90 random bits): unique for all
+/// practical purposes, and short enough for std::string's inline buffer,
+/// so making one never touches the heap.
 inline std::string random_id() {
-    auto bytes = random_bytes<16>();
-    std::string s;
-    s.reserve(32);
-    append_hex(s, bytes.data(), bytes.size());
+    constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string s(15, '\0');
+    std::uint64_t a = random_u64(), b = random_u64();
+    for (int i = 0; i < 10; ++i, a >>= 6) s[static_cast<std::size_t>(i)] = alphabet[a & 63];
+    for (int i = 10; i < 15; ++i, b >>= 6) s[static_cast<std::size_t>(i)] = alphabet[b & 63];
     return s;
 }
 

@@ -79,6 +79,8 @@ struct consumer_handler {
     // Calls `done(settlement)` exactly once; `msg` lives until then.
     virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
                      void (*done)(void*, settlement), void* arg) = 0;
+    // Whether `run` may complete after it returns (a coroutine).
+    virtual bool is_async() const noexcept = 0;
 };
 
 struct consumer_state : std::enable_shared_from_this<consumer_state> {
@@ -102,8 +104,11 @@ struct publish_waiter {
     std::function<void(error_code, publish_ack)> complete;  // called under no lock
 };
 
+struct topic_state;
+
 struct group_state {
     std::string topic, name;
+    topic_state* owner = nullptr;  // stable: unordered_map never moves its elements
     std::deque<entry> ready;
     std::size_t in_flight = 0;
     std::multimap<std::chrono::steady_clock::time_point, entry> delayed;
@@ -156,7 +161,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [impl = impl_, topic = std::string(topic)](auto handler, message msg, context ctx) {
+            [impl = impl_.get(), topic = std::string(topic)](auto handler, message msg, context ctx) {
                 impl->publish(topic, std::move(msg), ctx, std::move(handler));
             },
             token, std::move(msg), std::move(ctx));
@@ -261,6 +266,10 @@ private:
             courier::detail::invoke_consumer<message>(h, msg, ctx, ex,
                                                       [done, arg](settlement s) { done(arg, s); });
         }
+        bool is_async() const noexcept override {
+            using R = std::invoke_result_t<Handler&, const message&, context&>;
+            return courier::detail::is_awaitable<R>::value;
+        }
         Handler h;
     };
 
@@ -299,6 +308,7 @@ private:
             auto g = std::make_unique<detail::group_state>();
             g->topic = topic;
             g->name = group;
+            g->owner = &t;
             t.groups.push_back(std::move(g));
             return t.groups.back().get();
         }
@@ -399,10 +409,7 @@ private:
         }
 
         // Admits parked publishes, oldest first, while there is room.
-        void admit_waiters(const std::string& topic, std::vector<std::function<void()>>& later) {
-            auto it = topics.find(topic);
-            if (it == topics.end()) return;
-            auto& t = it->second;
+        void admit_waiters(detail::topic_state& t, std::vector<std::function<void()>>& later) {
             while (!t.waiters.empty() && has_room(t)) {
                 auto w = std::move(t.waiters.front());
                 t.waiters.pop_front();
@@ -454,14 +461,19 @@ private:
         void schedule(detail::consumer_state* c) {
             if (c->scheduled) return;
             c->scheduled = true;
-            boost::asio::post(c->ex, [self = this->shared_from_this(), c = c->shared_from_this()] { self->drain(c); });
+            courier::detail::fast_post(c->ex, [self = this->shared_from_this(), c = c->shared_from_this()] {
+                self->drain(c);
+            });
         }
 
-        // Runs on the consumer's executor: starts its assigned messages, up
-        // to `batch`, then yields by re-posting itself.
+        // Runs on the consumer's executor: handles its assigned messages, up
+        // to `batch`, then yields by re-posting itself. A function handler
+        // is settled right here under the same lock that takes the next
+        // message; a coroutine gets a job that settles when it ends.
         void drain(const std::shared_ptr<detail::consumer_state>& c) {
+            std::vector<std::function<void()>> later;
+            std::unique_lock lock(mutex);
             for (std::size_t n = 0; n < opts.batch; ++n) {
-                std::unique_lock lock(mutex);
                 if (c->assigned.empty()) {
                     c->scheduled = false;
                     return;
@@ -471,17 +483,40 @@ private:
                     c->scheduled = false;
                     return;
                 }
-                auto* j = courier::detail::allocate_op<job>(job_allocator(), this->shared_from_this(), c,
-                                                            std::move(c->assigned.front()));
+                auto e = std::move(c->assigned.front());
                 c->assigned.pop_front();
-                ++j->e.deliveries;
+                ++e.deliveries;
                 ++running;
+                if (c->handler->is_async()) {
+                    auto* j = courier::detail::allocate_op<job>(job_allocator(), this->shared_from_this(), c,
+                                                                std::move(e));
+                    lock.unlock();
+                    j->ctx = extract(*j->e.msg);
+                    c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j);
+                    lock.lock();
+                    continue;
+                }
                 lock.unlock();
-                j->ctx = extract(*j->e.msg);
-                c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j);
+                context ctx = extract(*e.msg);
+                settlement outcome = settlement::ack;
+                c->handler->run(*e.msg, ctx, c->ex, &store_settlement, &outcome);
+                lock.lock();
+                --c->in_flight;
+                --running;
+                settle_locked(*c->group, std::move(e), outcome, later);
+                check_drained(later);
+                if (!later.empty()) {
+                    lock.unlock();
+                    for (auto& f : later) f();
+                    later.clear();
+                    lock.lock();
+                }
             }
-            boost::asio::post(c->ex, [self = this->shared_from_this(), c] { self->drain(c); });
+            lock.unlock();
+            courier::detail::fast_post(c->ex, [self = this->shared_from_this(), c] { self->drain(c); });
         }
+
+        static void store_settlement(void* out, settlement s) { *static_cast<settlement*>(out) = s; }
 
         static boost::asio::recycling_allocator<job> job_allocator() noexcept { return {}; }
 
@@ -499,7 +534,6 @@ private:
                 --j.consumer->in_flight;
                 --running;
                 settle_locked(*j.consumer->group, std::move(j.e), s, later);
-                if (j.consumer->active) pump(*j.consumer->group);
                 check_drained(later);
             }
             for (auto& f : later) f();
@@ -530,7 +564,7 @@ private:
                 dead_letter(g, std::move(e));
             }
             pump(g);
-            admit_waiters(g.topic, later);
+            admit_waiters(*g.owner, later);
         }
 
         void dead_letter(detail::group_state& g, detail::entry e) {

@@ -14,6 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <memory>
 #include <string>
@@ -69,12 +70,24 @@ private:
     void start(Handler&& handler, Req&& req, context&& ctx) {
         auto ep = slot_->get();
         if (!ep) return courier::detail::post_completion(std::move(handler), ex_, error::unknown_endpoint, Rep{});
-        if (!opts_.wire && ep->request_type == typeid(Req) && ep->response_type == typeid(Rep)) {
-            using op = detail::call_op<Req, Rep, std::decay_t<Handler>, executor_type>;
+        auto ex = boost::asio::get_associated_executor(handler, ex_);
+        // Posting through any_io_executor costs a type-erased call and a
+        // function allocation; an io_context's own executor does neither.
+        if constexpr (std::is_same_v<decltype(ex), boost::asio::any_io_executor>)
+            if (auto* concrete = ex.template target<boost::asio::io_context::executor_type>())
+                return launch(*ep, std::move(handler), *concrete, std::move(req), std::move(ctx));
+        launch(*ep, std::move(handler), ex, std::move(req), std::move(ctx));
+    }
+
+    template <class Handler, class Executor>
+    void launch(detail::endpoint_base& ep, Handler&& handler, const Executor& ex, Req&& req, context&& ctx) {
+        using handler_t = std::decay_t<Handler>;
+        if (!opts_.wire && ep.request_type == typeid(Req) && ep.response_type == typeid(Rep)) {
+            using op = detail::call_op<Req, Rep, handler_t, Executor>;
             auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
-                                                       std::move(handler), ex_, std::move(req), std::move(ctx));
-            p->arm_cancellation(ep->executor);
-            static_cast<detail::typed_endpoint<Req, Rep>&>(*ep).start(p);
+                                                       std::move(handler), ex, std::move(req), std::move(ctx));
+            p->arm_cancellation(ep);
+            static_cast<detail::typed_endpoint<Req, Rep>&>(ep).start(p);
             return;
         }
         error_code ec;
@@ -83,11 +96,11 @@ private:
         if (ec) return courier::detail::post_completion(std::move(handler), ex_, ec, Rep{});
         msg.content_type = codec_.content_type();
         inject(ctx, msg);
-        using op = detail::call_op<message, message, std::decay_t<Handler>, executor_type, Rep, Codec>;
+        using op = detail::call_op<message, message, handler_t, Executor, Rep, Codec>;
         auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
-                                                   std::move(handler), ex_, std::move(msg), context{}, codec_);
-        p->arm_cancellation(ep->executor);
-        ep->start_wire(p);
+                                                   std::move(handler), ex, std::move(msg), context{}, codec_);
+        p->arm_cancellation(ep);
+        ep.start_wire(p);
     }
 
     executor_type ex_;

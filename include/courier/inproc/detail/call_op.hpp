@@ -65,27 +65,31 @@ public:
     using allocator_type = decltype(courier::detail::operation_allocator<Handler, call_op>(
         std::declval<const Handler&>()));
 
-    call_op(Handler&& h, const Executor& fallback, Req&& req, context&& ctx, Codec codec = {})
+    /// `ex` runs the completion: the handler's associated executor, or the
+    /// concrete executor behind it.
+    call_op(Handler&& h, const Executor& ex, Req&& req, context&& ctx, Codec codec = {})
         : pending_call<Req, Rep>(std::move(req), std::move(ctx)),
           alloc_(courier::detail::operation_allocator<Handler, call_op>(h)),
-          work_(boost::asio::make_work_guard(boost::asio::get_associated_executor(h, fallback))),
+          work_(boost::asio::make_work_guard(ex)),
           handler_(std::move(h)),
           codec_(codec) {}
 
-    /// Connects the caller's cancellation slot; `server_ex` runs the
-    /// forwarded cancellation of a running handler.
-    template <class ServerExecutor>
-    void arm_cancellation(const ServerExecutor& server_ex) {
+    /// Connects the caller's cancellation slot; `server` runs the forwarded
+    /// cancellation of a running handler on its executor.
+    template <class Server>
+    void arm_cancellation(Server& server) {
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (!slot.is_connected()) return;
-        slot.assign([this, server_ex](boost::asio::cancellation_type type) {
+        // `server` outlives this handler's use of it: until the call is
+        // decided, the server side holds a reference to its endpoint.
+        slot.assign([this, &server](boost::asio::cancellation_type type) {
             using ct = boost::asio::cancellation_type;
             if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;
             if (!this->decide()) return;
             ec_ = boost::asio::error::operation_aborted;
             // The handler may be running: stop it on its own executor.
             this->add_ref();
-            boost::asio::post(server_ex, [this, type] {
+            server.post([this, type] {
                 this->inner.emit(type);
                 this->release();
             });
@@ -138,7 +142,7 @@ private:
     void destroy() noexcept override { courier::detail::destroy_with(alloc_, this); }
 
     allocator_type alloc_;
-    boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler, Executor>> work_;
+    boost::asio::executor_work_guard<Executor> work_;
     Handler handler_;
     [[no_unique_address]] Codec codec_;
     error_code ec_;

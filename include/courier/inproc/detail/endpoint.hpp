@@ -11,7 +11,10 @@
 #include <courier/propagation.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+
+#include <optional>
 
 #include <memory>
 #include <mutex>
@@ -22,7 +25,17 @@ namespace courier::inproc::detail {
 class endpoint_base : public std::enable_shared_from_this<endpoint_base> {
 public:
     endpoint_base(const std::type_info& req, const std::type_info& rep, boost::asio::any_io_executor ex)
-        : request_type(req), response_type(rep), executor(std::move(ex)) {}
+        : request_type(req), response_type(rep), executor(std::move(ex)) {
+        if (auto* concrete = executor.target<boost::asio::io_context::executor_type>()) io_executor = *concrete;
+    }
+
+    /// Posts `f` to the server's executor, avoiding the type-erased path
+    /// when it is an io_context's.
+    template <class F>
+    void post(F&& f) const {
+        if (io_executor) boost::asio::post(*io_executor, std::forward<F>(f));
+        else boost::asio::post(executor, std::forward<F>(f));
+    }
     virtual ~endpoint_base() = default;
 
     /// Starts a call that arrives encoded, as it would over a wire.
@@ -31,6 +44,7 @@ public:
     const std::type_info& request_type;
     const std::type_info& response_type;
     const boost::asio::any_io_executor executor;
+    std::optional<boost::asio::io_context::executor_type> io_executor;
 };
 
 /// Typed entry point: the caller passes values, no codec involved.
@@ -84,7 +98,7 @@ private:
     template <class Call>
     void post_job(Call* call) {
         auto self = std::static_pointer_cast<endpoint>(this->shared_from_this());
-        boost::asio::post(this->executor, job<Call>(std::move(self), call));
+        this->post(job<Call>(std::move(self), call));
     }
 
     // The precondition checks every call gets before its handler runs.
