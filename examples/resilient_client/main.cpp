@@ -64,6 +64,7 @@ int main() {
     });
 
     auto print = [](const policy::event& e) {
+        if (e.kind == policy::event_kind::attempt || e.kind == policy::event_kind::success) return;  // routine
         std::cout << "    [" << e.policy << "] " << policy::to_string(e.kind);
         if (e.kind == policy::event_kind::state_change)
             std::cout << ": " << policy::to_string(e.from) << " -> " << policy::to_string(e.to);

@@ -165,6 +165,7 @@ private:
         boost::asio::cancellation_signal inner;
         std::optional<timer_type> timer;  // made on the first retry only
         nanoseconds last_delay{};
+        typename clock::time_point started{};  // read only when someone observes
         bool cancelled = false;
         bool waiting = false;
 
@@ -229,6 +230,9 @@ private:
         }
 
         void complete(error_code ec, response_type rep) {
+            if (const auto& observe = svc->opts_->on_event)
+                observe({.kind = ec ? event_kind::failure : event_kind::success, .policy = "retry", .error = ec,
+                         .attempt = ctx.attempt, .duration = clock::now() - started});
             auto slot = boost::asio::get_associated_cancellation_slot(handler);
             if (slot.is_connected()) slot.clear();
             auto h = std::move(handler);
@@ -244,6 +248,7 @@ private:
         auto* o = courier::detail::allocate_op<op_t>(courier::detail::operation_allocator<Handler, op_t>(handler),
                                                      std::move(handler), this, std::move(req), std::move(ctx));
         o->ctx.attempt = 1;
+        if (opts_->on_event) o->started = clock::now();
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
         if (outer.is_connected()) outer.assign([o](boost::asio::cancellation_type t) { o->cancel(t); });
         o->attempt();
