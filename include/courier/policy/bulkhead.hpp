@@ -29,7 +29,7 @@ struct bulkhead_options {
     std::size_t max_concurrent = 25;
     /// Calls that may wait for a slot; 0 rejects at once when full.
     std::size_t max_queued = 0;
-    observer on_event;
+    observer on_event{};
 };
 
 namespace detail {

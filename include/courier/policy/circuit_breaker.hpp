@@ -66,8 +66,8 @@ struct circuit_breaker_options {
     /// Classifies an error; empty: cancellation ignored, condition::permanent
     /// (404, invalid argument...: the dependency answered) a success,
     /// anything else a failure.
-    std::function<outcome(const error_code&)> classify;
-    observer on_event;
+    std::function<outcome(const error_code&)> classify{};
+    observer on_event{};
 };
 
 namespace detail {

@@ -35,7 +35,7 @@ struct hedge_options {
     unsigned max_attempts = 2;
     /// Hedge requests whose type is not courier::is_idempotent.
     bool hedge_non_idempotent = false;
-    observer on_event;
+    observer on_event{};
 };
 
 template <service S, class Timing>

@@ -25,8 +25,8 @@ enum class event_kind {
 enum class breaker_state { closed, open, half_open, forced_open, disabled, metrics_only };
 
 struct event {
-    event_kind kind;
-    std::string_view policy;  ///< "timeout", "retry", "circuit_breaker", ...
+    event_kind kind{};
+    std::string_view policy{};///< "timeout", "retry", "circuit_breaker", ...
     error_code error{};
     unsigned attempt = 0;
     std::chrono::nanoseconds delay{};

@@ -26,7 +26,7 @@ struct rate_limiter_options {
     double rate = 100;
     /// Most tokens the bucket holds (the largest burst).
     double burst = 100;
-    observer on_event;
+    observer on_event{};
 };
 
 namespace detail {

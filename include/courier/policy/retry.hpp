@@ -35,7 +35,7 @@ struct retry_options {
     unsigned max_attempts = 3;
     courier::policy::backoff backoff = exponential_backoff{};
     /// Which errors to retry; empty means `ec == condition::retryable`.
-    std::function<bool(const error_code&)> retry_on;
+    std::function<bool(const error_code&)> retry_on{};
     /// Retry requests whose type is not courier::is_idempotent. Errors that
     /// prove the request was never sent are retried regardless.
     bool retry_non_idempotent = false;
@@ -43,7 +43,7 @@ struct retry_options {
     /// `use_budget` is false.
     bool use_budget = true;
     retry_budget_options budget{};
-    observer on_event;
+    observer on_event{};
 };
 
 /// Never retries a successful result (the default result predicate).

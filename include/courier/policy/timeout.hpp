@@ -33,7 +33,7 @@ struct timeout_options {
     /// now + duration and the context's deadline.
     std::chrono::nanoseconds duration{std::chrono::seconds(1)};
     /// Receives event_kind::timeout when the deadline cancels a call.
-    observer on_event;
+    observer on_event{};
 };
 
 template <service S, class Timing = steady_timing>
@@ -44,7 +44,7 @@ template <class Timing = steady_timing>
 class timeout {
 public:
     template <class Rep, class Period>
-    explicit timeout(std::chrono::duration<Rep, Period> d) : opts_{.duration = d} {}
+    explicit timeout(std::chrono::duration<Rep, Period> d) { opts_.duration = d; }
     explicit timeout(timeout_options opts) : opts_(std::move(opts)) {}
 
     template <service S>
