@@ -23,6 +23,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -176,6 +177,9 @@ public:
         return courier::detail::run_blocking<publish_ack>(impl_->ex, ec, [&](auto h) {
             async_publish(topic, std::move(msg), std::move(ctx), std::move(h));
         });
+    }
+    publish_ack publish(std::string_view topic, message msg, error_code& ec) {
+        return publish(topic, std::move(msg), context{}, ec);
     }
     publish_ack publish(std::string_view topic, message msg, context ctx = {}) {
         error_code ec;
@@ -481,6 +485,7 @@ private:
                 if (closed || !c->active) {  // give unstarted work back to the group
                     return_assigned(*c);
                     c->scheduled = false;
+                    pump(*c->group);  // the other members take it
                     return;
                 }
                 auto e = std::move(c->assigned.front());
@@ -492,12 +497,14 @@ private:
                                                                 std::move(e));
                     lock.unlock();
                     j->ctx = extract(*j->e.msg);
+                    j->ctx.attempt = j->e.deliveries;
                     c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j);
                     lock.lock();
                     continue;
                 }
                 lock.unlock();
                 context ctx = extract(*e.msg);
+                ctx.attempt = e.deliveries;  // redeliveries count up, as retries do
                 settlement outcome = settlement::ack;
                 c->handler->run(*e.msg, ctx, c->ex, &store_settlement, &outcome);
                 lock.lock();
@@ -683,7 +690,7 @@ private:
                               std::enable_shared_from_this<receive_op<Handler>> {
         receive_op(Handler h, std::shared_ptr<impl> o, detail::group_state* g)
             : handler(std::move(h)), owner(std::move(o)), group(g),
-              ex(boost::asio::get_associated_executor(handler, owner->ex)) {}
+              ex(boost::asio::get_associated_executor(handler, owner->ex)), work(boost::asio::make_work_guard(ex)) {}
         void deliver(error_code ec, detail::entry e) override {
             if (done) return;
             done = true;
@@ -695,7 +702,7 @@ private:
                 d = delivery(std::make_shared<pull_sink>(owner, group, std::move(e)), 0, std::move(msg),
                              std::move(ctx), attempt);
             }
-            boost::asio::post(ex, [h = std::move(handler), ec, d = std::move(d)]() mutable {
+            boost::asio::post(ex, [h = std::move(handler), ec, d = std::move(d), w = std::move(work)]() mutable {
                 auto s = boost::asio::get_associated_cancellation_slot(h);
                 if (s.is_connected()) s.clear();
                 std::move(h)(ec, std::move(d));
@@ -705,6 +712,9 @@ private:
         std::shared_ptr<impl> owner;
         detail::group_state* group;
         executor_type ex;
+        // A pending receive keeps its io_context running, as any Asio
+        // operation does.
+        boost::asio::executor_work_guard<executor_type> work;
         bool done = false;  // guarded by the broker lock
     };
 

@@ -54,15 +54,16 @@ public:
     /// executor went away), codec errors, and whatever the handler reported.
     /// Cancellation: terminal/partial/total; the call completes at once with
     /// operation_aborted, a queued handler never starts, and a running
-    /// coroutine or service handler receives the cancellation.
+    /// coroutine or service handler receives terminal cancellation (its
+    /// result has nowhere to go, whatever type the caller asked for).
     /// Thread safety: concurrent calls from any thread are fine.
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(Req req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, Rep)>(
-            [this, req = std::move(req), ctx = std::move(ctx)](auto handler) mutable {
-                start(std::move(handler), std::move(req), std::move(ctx));
+            [this](auto handler, Req req, context ctx) {
+                this->start(std::move(handler), std::move(req), std::move(ctx));
             },
-            token);
+            token, std::move(req), std::move(ctx));
     }
 
 private:

@@ -44,7 +44,7 @@ public:
     /// that ask for wire mode. Fails with error::already_exists (throws
     /// courier::system_error) when another server holds the name.
     template <class Req, class Rep, class Codec = json_codec, class Handler>
-        requires request_handler<Handler, Req, Rep>
+        requires request_handler<Handler, Req, Rep> && codec_for<Codec, Req> && codec_for<Codec, Rep>
     void bind(std::string_view name, Handler handler, Codec codec = {}) {
         auto slot = net_.slot(name);
         auto ep = std::make_shared<detail::endpoint<Req, Rep, Handler, Codec>>(std::move(handler),

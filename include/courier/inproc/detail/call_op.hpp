@@ -85,12 +85,14 @@ public:
         slot.assign([this, &server](boost::asio::cancellation_type type) {
             using ct = boost::asio::cancellation_type;
             if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;
+            // The caller gave up: for the handler that is terminal whatever
+            // the caller's type (co_spawn lets only terminal through).
             if (!this->decide()) return;
             ec_ = boost::asio::error::operation_aborted;
             // The handler may be running: stop it on its own executor.
             this->add_ref();
-            server.post([this, type] {
-                this->inner.emit(type);
+            server.post([this] {
+                this->inner.emit(boost::asio::cancellation_type::terminal);
                 this->release();
             });
             post_completion();

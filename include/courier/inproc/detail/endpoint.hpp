@@ -75,7 +75,12 @@ public:
           codec_(std::move(codec)) {}
 
     void start(pending_call<Req, Rep>* call) override { post_job(call); }
-    void start_wire(pending_call<message, message>* call) override { post_job(call); }
+    void start_wire(pending_call<message, message>* call) override {
+        // A message handler reached as over a wire gets the context the
+        // caller injected; the typed path below does not extract it.
+        if constexpr (std::is_same_v<Req, message> && std::is_same_v<Rep, message>) call->ctx = extract(call->request);
+        post_job(call);
+    }
 
 private:
     // Runs on the server's executor. If the executor is destroyed before the
