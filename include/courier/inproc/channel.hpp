@@ -76,19 +76,27 @@ private:
         // function allocation; an io_context's own executor does neither.
         if constexpr (std::is_same_v<decltype(ex), boost::asio::any_io_executor>)
             if (auto* concrete = ex.template target<boost::asio::io_context::executor_type>())
-                return launch(*ep, std::move(handler), *concrete, std::move(req), std::move(ctx));
-        launch(*ep, std::move(handler), ex, std::move(req), std::move(ctx));
+                return launch(std::move(ep), std::move(handler), *concrete, std::move(req), std::move(ctx));
+        launch(std::move(ep), std::move(handler), ex, std::move(req), std::move(ctx));
     }
 
     template <class Handler, class Executor>
-    void launch(detail::endpoint_base& ep, Handler&& handler, const Executor& ex, Req&& req, context&& ctx) {
+    void launch(std::shared_ptr<detail::endpoint_base> ep, Handler&& handler, const Executor& ex, Req&& req,
+                context&& ctx) {
         using handler_t = std::decay_t<Handler>;
-        if (!opts_.wire && ep.request_type == typeid(Req) && ep.response_type == typeid(Rep)) {
+        // While the server's io_context runs the call, that work keeps it
+        // alive; only a caller on another context needs its own guard.
+        bool track_work = true;
+        if constexpr (std::is_same_v<Executor, boost::asio::io_context::executor_type>)
+            track_work = !ep->io_executor || &ep->io_executor->context() != &ex.context();
+        if (!opts_.wire && ep->request_type == typeid(Req) && ep->response_type == typeid(Rep)) {
             using op = detail::call_op<Req, Rep, handler_t, Executor>;
             auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
-                                                       std::move(handler), ex, std::move(req), std::move(ctx));
-            p->arm_cancellation(ep);
-            static_cast<detail::typed_endpoint<Req, Rep>&>(ep).start(p);
+                                                       std::move(handler), ex, track_work, std::move(req),
+                                                       std::move(ctx));
+            p->arm_cancellation(*ep);
+            auto& typed = static_cast<detail::typed_endpoint<Req, Rep>&>(*ep);
+            typed.start(std::move(ep), p);
             return;
         }
         error_code ec;
@@ -99,9 +107,11 @@ private:
         inject(ctx, msg);
         using op = detail::call_op<message, message, handler_t, Executor, Rep, Codec>;
         auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
-                                                   std::move(handler), ex, std::move(msg), context{}, codec_);
-        p->arm_cancellation(ep);
-        ep.start_wire(p);
+                                                   std::move(handler), ex, track_work, std::move(msg), context{},
+                                                   codec_);
+        p->arm_cancellation(*ep);
+        auto& endpoint = *ep;
+        endpoint.start_wire(std::move(ep), p);
     }
 
     executor_type ex_;

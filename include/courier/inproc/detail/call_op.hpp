@@ -67,12 +67,15 @@ public:
 
     /// `ex` runs the completion: the handler's associated executor, or the
     /// concrete executor behind it.
-    call_op(Handler&& h, const Executor& ex, Req&& req, context&& ctx, Codec codec = {})
+    /// `track_work` keeps `ex`'s context running until the call completes.
+    call_op(Handler&& h, const Executor& ex, bool track_work, Req&& req, context&& ctx, Codec codec = {})
         : pending_call<Req, Rep>(std::move(req), std::move(ctx)),
           alloc_(courier::detail::operation_allocator<Handler, call_op>(h)),
-          work_(boost::asio::make_work_guard(ex)),
+          ex_(ex),
           handler_(std::move(h)),
-          codec_(codec) {}
+          codec_(codec) {
+        if (track_work) work_.emplace(ex_);
+    }
 
     /// Connects the caller's cancellation slot; `server` runs the forwarded
     /// cancellation of a running handler on its executor.
@@ -119,8 +122,7 @@ private:
     };
 
     void post_completion() {
-        auto ex = work_.get_executor();
-        boost::asio::post(ex, completer(this));
+        boost::asio::post(ex_, completer(this));
     }
 
     void complete() {
@@ -144,7 +146,8 @@ private:
     void destroy() noexcept override { courier::detail::destroy_with(alloc_, this); }
 
     allocator_type alloc_;
-    boost::asio::executor_work_guard<Executor> work_;
+    Executor ex_;
+    std::optional<boost::asio::executor_work_guard<Executor>> work_;
     Handler handler_;
     [[no_unique_address]] Codec codec_;
     error_code ec_;

@@ -22,7 +22,7 @@
 
 namespace courier::inproc::detail {
 
-class endpoint_base : public std::enable_shared_from_this<endpoint_base> {
+class endpoint_base {
 public:
     endpoint_base(const std::type_info& req, const std::type_info& rep, boost::asio::any_io_executor ex)
         : request_type(req), response_type(rep), executor(std::move(ex)) {
@@ -39,7 +39,8 @@ public:
     virtual ~endpoint_base() = default;
 
     /// Starts a call that arrives encoded, as it would over a wire.
-    virtual void start_wire(pending_call<message, message>* call) = 0;
+    /// `self` is this endpoint: the job holds it, no second count needed.
+    virtual void start_wire(std::shared_ptr<endpoint_base> self, pending_call<message, message>* call) = 0;
 
     const std::type_info& request_type;
     const std::type_info& response_type;
@@ -52,7 +53,7 @@ template <class Req, class Rep>
 class typed_endpoint : public endpoint_base {
 public:
     using endpoint_base::endpoint_base;
-    virtual void start(pending_call<Req, Rep>* call) = 0;
+    virtual void start(std::shared_ptr<endpoint_base> self, pending_call<Req, Rep>* call) = 0;
 };
 
 /// Where a channel finds the endpoint bound to its name. Created on first use
@@ -74,12 +75,14 @@ public:
           handler_(std::move(h)),
           codec_(std::move(codec)) {}
 
-    void start(pending_call<Req, Rep>* call) override { post_job(call); }
-    void start_wire(pending_call<message, message>* call) override {
+    void start(std::shared_ptr<endpoint_base> self, pending_call<Req, Rep>* call) override {
+        post_job(std::move(self), call);
+    }
+    void start_wire(std::shared_ptr<endpoint_base> self, pending_call<message, message>* call) override {
         // A message handler reached as over a wire gets the context the
         // caller injected; the typed path below does not extract it.
         if constexpr (std::is_same_v<Req, message> && std::is_same_v<Rep, message>) call->ctx = extract(call->request);
-        post_job(call);
+        post_job(std::move(self), call);
     }
 
 private:
@@ -101,9 +104,8 @@ private:
     };
 
     template <class Call>
-    void post_job(Call* call) {
-        auto self = std::static_pointer_cast<endpoint>(this->shared_from_this());
-        this->post(job<Call>(std::move(self), call));
+    void post_job(std::shared_ptr<endpoint_base> self, Call* call) {
+        this->post(job<Call>(std::static_pointer_cast<endpoint>(std::move(self)), call));
     }
 
     // The precondition checks every call gets before its handler runs.
