@@ -570,7 +570,7 @@ TEST_CASE("a cancelled publish waiting for room completes with operation_aborted
     CHECK(waiting.calls == 1);
 }
 
-// BUG: a waiting publish is found again (by its deadline timer or its
+// Regression: a waiting publish used to be found again (by its deadline timer or its
 // cancellation slot) by the address of its message. Once admitted, its slot
 // stays connected until its completion runs on its executor; if the message
 // has meanwhile been consumed and freed, and another publish parked since
@@ -581,7 +581,7 @@ TEST_CASE("a cancelled publish waiting for room completes with operation_aborted
 // Repro: below. The test stages the address reuse; where the allocator does
 // not reuse the block (ASan's quarantine), it cannot show the bug and passes.
 TEST_CASE("a late cancellation of an admitted publish leaves other waiting publishes alone",
-          "[inproc][broker][!mayfail]") {
+          "[inproc][broker]") {
     asio::io_context broker_ioc, publisher_ioc, consumer_ioc;
     broker_options o;
     o.queue_capacity = 1;
@@ -763,7 +763,7 @@ TEST_CASE("a pending receive keeps its handler's io_context from running out of 
     r.d.ack();
 }
 
-// BUG: a publish waiting for room (and an async_shutdown waiting for running
+// Regression: a publish waiting for room (and an async_shutdown waiting for running
 // handlers) keeps no outstanding work on its handler's executor, as Asio
 // operations must and as async_receive now does: an io_context whose only
 // business is such a pending operation looks idle and run() returns at once.
@@ -771,7 +771,7 @@ TEST_CASE("a pending receive keeps its handler's io_context from running out of 
 // b.async_publish("t", m, ctx, bind_executor(ioc2, h)); ioc2.run() returns
 // immediately instead of waiting for room.
 TEST_CASE("a publish waiting for room keeps its handler's io_context from running out of work",
-          "[inproc][broker][!mayfail]") {
+          "[inproc][broker]") {
     asio::io_context broker_ioc, publisher_ioc;
     broker_options o;
     o.queue_capacity = 1;
@@ -791,7 +791,7 @@ TEST_CASE("a publish waiting for room keeps its handler's io_context from runnin
 }
 
 TEST_CASE("a shutdown waiting for a running handler keeps its handler's io_context from running out of work",
-          "[inproc][broker][!mayfail]") {  // BUG: see above
+          "[inproc][broker]") {  // regression: see above
     asio::io_context broker_ioc, other_ioc;
     broker b(broker_ioc.get_executor());
     gate g(broker_ioc);

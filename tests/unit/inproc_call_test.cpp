@@ -685,7 +685,7 @@ TEST_CASE_METHOD(fixture, "a blocking call through a strand of the io_context fa
     CHECK(ec == error::would_deadlock);
 }
 
-// BUG: runs_on_this_thread() recognises io_context executors and strands of
+// Regression: runs_on_this_thread() used to recognise io_context executors and strands of
 // them, but not a strand of an any_io_executor (what asio::make_strand makes
 // of server::get_executor() or channel::get_executor()): a blocking call made
 // on the io_context's thread through such a strand is not refused, and with
@@ -694,7 +694,7 @@ TEST_CASE_METHOD(fixture, "a blocking call through a strand of the io_context fa
 // Repro: channel(asio::make_strand(asio::any_io_executor(ioc.get_executor())),
 // ...), then client.call(req, ec) from a handler running on ioc.
 TEST_CASE("a blocking call through a strand of an any_io_executor fails with would_deadlock",
-          "[inproc][call][!mayfail]") {
+          "[inproc][call]") {
     asio::io_context ioc;
     courier::inproc::network net;
     courier::inproc::server srv(net, ioc.get_executor());

@@ -5,6 +5,7 @@
 
 #include <courier/error.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -36,6 +37,9 @@ bool runs_on_this_thread(const Executor& ex) {
         if (auto* e = ex.template target<ioc_executor>()) return e->running_in_this_thread();
         if (auto* s = ex.template target<boost::asio::strand<ioc_executor>>())
             return s->get_inner_executor().running_in_this_thread();
+        // make_strand(any_io_executor) gives a strand of the erased executor.
+        if (auto* s = ex.template target<boost::asio::strand<boost::asio::any_io_executor>>())
+            return runs_on_this_thread(s->get_inner_executor());
         return false;
     } else {
         return false;

@@ -40,9 +40,10 @@ public:
         : boost::asio::execution_context::service(ctx) {}
 
     /// Queues `e` (e->at set). `ex` runs the timer; the first caller's wins.
-    void add(entry* e, const boost::asio::any_io_executor& ex) {
+    template <class Executor>
+    void add(entry* e, const Executor& ex) {
         std::lock_guard lock(mutex_);
-        if (!timer_) timer_.emplace(ex);
+        if (!timer_) timer_.emplace(boost::asio::any_io_executor(ex));
         e->index = heap_.size();
         heap_.push_back(e);
         sift_up(e->index);

@@ -5,10 +5,11 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <courier/detail/op_pool.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/recycling_allocator.hpp>
 
 #include <memory>
 #include <type_traits>
@@ -16,14 +17,14 @@
 
 namespace courier::detail {
 
-/// The allocator an operation's own state uses: the handler's, or Asio's
-/// per-thread recycling allocator, so a steady stream of calls reuses the
+/// The allocator an operation's own state uses: the handler's, or
+/// courier's per-thread block cache, so a steady stream of calls reuses the
 /// same blocks instead of asking the heap every time.
 template <class Handler, class T>
 auto operation_allocator(const Handler& h) {
-    using base = boost::asio::associated_allocator_t<Handler, boost::asio::recycling_allocator<void>>;
+    using base = boost::asio::associated_allocator_t<Handler, pool_allocator<void>>;
     using rebound = typename std::allocator_traits<base>::template rebind_alloc<T>;
-    return rebound(boost::asio::get_associated_allocator(h, boost::asio::recycling_allocator<void>()));
+    return rebound(boost::asio::get_associated_allocator(h, pool_allocator<void>()));
 }
 
 /// Posts `f` to `ex`. When `ex` is an any_io_executor holding an

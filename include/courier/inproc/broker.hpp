@@ -25,7 +25,6 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -101,6 +100,7 @@ struct receive_waiter {
 };
 
 struct publish_waiter {
+    const void* id;  // the waiter's own state: unique while it waits
     std::shared_ptr<const message> msg;
     std::function<void(error_code, publish_ack)> complete;  // called under no lock
 };
@@ -235,8 +235,9 @@ public:
                 auto ex = boost::asio::get_associated_executor(handler, impl->ex);
                 // Shared so the callback is copyable (std::function); it runs once.
                 auto h = std::make_shared<decltype(handler)>(std::move(handler));
-                impl->shutdown([h, ex] {
-                    boost::asio::post(ex, [h] { std::move(*h)(error_code{}); });
+                // The wait for running handlers keeps the caller's context running.
+                impl->shutdown([h, ex, work = boost::asio::make_work_guard(ex)] {
+                    boost::asio::post(ex, [h, work] { std::move(*h)(error_code{}); });
                 });
             },
             token);
@@ -340,7 +341,7 @@ private:
             if (msg.timestamp == std::chrono::system_clock::time_point{})
                 msg.timestamp = std::chrono::system_clock::now();
             auto shared = std::allocate_shared<const message>(
-                boost::asio::recycling_allocator<message>(), std::move(msg));
+                courier::detail::pool_allocator<message>(), std::move(msg));
             std::unique_lock lock(mutex);
             if (closed) {
                 lock.unlock();
@@ -367,36 +368,44 @@ private:
                 std::optional<Handler> handler;
                 std::unique_ptr<boost::asio::steady_timer> timer;
                 executor_type ex;
+                // A parked publish keeps its handler's context running.
+                std::optional<boost::asio::executor_work_guard<executor_type>> work;
             };
             auto st = std::make_shared<state>();
             st->ex = boost::asio::get_associated_executor(handler, ex);
+            st->work.emplace(st->ex);
             auto slot = boost::asio::get_associated_cancellation_slot(handler);
             st->handler.emplace(std::move(handler));
             auto finish = [st](error_code ec, publish_ack ack) {
                 std::optional<Handler> h;
+                std::optional<boost::asio::executor_work_guard<executor_type>> work;
                 {
                     std::lock_guard l(st->m);
                     if (st->handler) {
                         h.emplace(std::move(*st->handler));
                         st->handler.reset();
+                        work.emplace(std::move(*st->work));
+                        st->work.reset();
                     }
                 }
                 if (!h) return;  // completed already
                 if (st->timer) st->timer->cancel();
-                boost::asio::post(st->ex, [h = std::move(*h), ec, ack]() mutable {
+                boost::asio::post(st->ex, [h = std::move(*h), ec, ack, w = std::move(*work)]() mutable {
                     auto s = boost::asio::get_associated_cancellation_slot(h);
                     if (s.is_connected()) s.clear();
                     std::move(h)(ec, ack);
                 });
             };
-            t.waiters.push_back({std::move(msg), finish});
-            auto* waiter_msg = t.waiters.back().msg.get();
-            auto drop = [self = this->shared_from_this(), topic, waiter_msg, finish](error_code ec) {
+            const void* id = st.get();
+            t.waiters.push_back({id, std::move(msg), finish});
+            // Holds `st` through `finish`, so `id` cannot be reused by
+            // another waiter while this one can still be dropped.
+            auto drop = [self = this->shared_from_this(), topic, id, finish](error_code ec) {
                 {
                     std::lock_guard lock(self->mutex);
                     auto& w = self->topics[topic].waiters;
                     auto it = std::find_if(w.begin(), w.end(),
-                                           [&](const detail::publish_waiter& x) { return x.msg.get() == waiter_msg; });
+                                           [&](const detail::publish_waiter& x) { return x.id == id; });
                     if (it == w.end()) return;  // already published or failed
                     w.erase(it);
                 }
@@ -525,7 +534,7 @@ private:
 
         static void store_settlement(void* out, settlement s) { *static_cast<settlement*>(out) = s; }
 
-        static boost::asio::recycling_allocator<job> job_allocator() noexcept { return {}; }
+        static courier::detail::pool_allocator<job> job_allocator() noexcept { return {}; }
 
         static void on_settled(void* arg, settlement s) {
             auto* j = static_cast<job*>(arg);

@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <type_traits>
 
@@ -78,14 +79,14 @@ public:
     }
 
     /// Connects the caller's cancellation slot; `server` runs the forwarded
-    /// cancellation of a running handler on its executor.
+    /// cancellation of a running handler on its executor. The slot holds
+    /// the server: the server side may drop its own reference as soon as it
+    /// sees the call cancelled.
     template <class Server>
-    void arm_cancellation(Server& server) {
+    void arm_cancellation(const std::shared_ptr<Server>& server) {
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (!slot.is_connected()) return;
-        // `server` outlives this handler's use of it: until the call is
-        // decided, the server side holds a reference to its endpoint.
-        slot.assign([this, &server](boost::asio::cancellation_type type) {
+        slot.assign([this, server](boost::asio::cancellation_type type) {
             using ct = boost::asio::cancellation_type;
             if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;
             // The caller gave up: for the handler that is terminal whatever
@@ -94,7 +95,7 @@ public:
             ec_ = boost::asio::error::operation_aborted;
             // The handler may be running: stop it on its own executor.
             this->add_ref();
-            server.post([this] {
+            server->post([this] {
                 this->inner.emit(boost::asio::cancellation_type::terminal);
                 this->release();
             });
