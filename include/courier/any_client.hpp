@@ -41,7 +41,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(Req req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, Rep)>(
-            [impl = impl_](auto handler, Req req, context ctx) {
+            [impl = impl_](auto handler, Req&& req, context&& ctx) {
                 // any_completion_handler's own executor cannot be posted to
                 // (Boost 1.81), so the caller's executor travels beside it.
                 executor_type ex = boost::asio::get_associated_executor(handler, impl->executor());

@@ -38,7 +38,7 @@ public:
         error_code ec;
         message msg = to_message(value, ec);
         return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [this, ec](auto handler, message msg, context ctx) {
+            [this, ec](auto handler, message&& msg, context&& ctx) {
                 if (ec) return detail::post_completion(std::move(handler), get_executor(), ec, publish_ack{});
                 broker_->async_publish(topic_, std::move(msg), std::move(ctx), std::move(handler));
             },

@@ -7,6 +7,8 @@
 #ifndef COURIER_DETAIL_DEADLINE_QUEUE_HPP
 #define COURIER_DETAIL_DEADLINE_QUEUE_HPP
 
+#include <courier/detail/spinlock.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution_context.hpp>
 
@@ -131,7 +133,7 @@ private:
         }
     }
 
-    mutable std::mutex mutex_;
+    mutable spinlock mutex_;
     std::vector<entry*> heap_;
     std::optional<typename Timing::timer> timer_;
     bool armed_ = false;

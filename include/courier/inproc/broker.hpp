@@ -162,7 +162,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [impl = impl_.get(), topic = std::string(topic)](auto handler, message msg, context ctx) {
+            [impl = impl_.get(), topic = std::string(topic)](auto handler, message&& msg, context&& ctx) {
                 impl->publish(topic, std::move(msg), ctx, std::move(handler));
             },
             token, std::move(msg), std::move(ctx));

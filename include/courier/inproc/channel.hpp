@@ -60,7 +60,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(Req req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, Rep)>(
-            [this](auto handler, Req req, context ctx) {
+            [this](auto handler, Req&& req, context&& ctx) {
                 this->start(std::move(handler), std::move(req), std::move(ctx));
             },
             token, std::move(req), std::move(ctx));

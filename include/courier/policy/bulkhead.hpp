@@ -132,7 +132,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type req, context ctx) {
+            [this](auto handler, request_type&& req, context&& ctx) {
                 start(std::move(handler), std::move(req), std::move(ctx));
             },
             token, std::move(req), std::move(ctx));

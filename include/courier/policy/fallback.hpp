@@ -54,7 +54,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type req, context ctx) {
+            [this](auto handler, request_type&& req, context&& ctx) {
                 svc_.async_call(std::move(req), std::move(ctx),
                                 courier::detail::forward_to(std::move(handler), [this](auto&& h, error_code ec,
                                                                                          response_type rep) {

@@ -75,7 +75,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type req, context ctx) {
+            [this](auto handler, request_type&& req, context&& ctx) {
                 if (!is_idempotent_v<request_type> && !opts_->hedge_non_idempotent)
                     return svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
                 auto o = std::make_shared<op<std::decay_t<decltype(handler)>>>(std::move(handler), this,

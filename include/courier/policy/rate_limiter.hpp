@@ -87,7 +87,7 @@ public:
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type req, context ctx) {
+            [this](auto handler, request_type&& req, context&& ctx) {
                 if (bucket_->try_take()) return svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
                 detail::notify(bucket_->opts.on_event,
                                {.kind = event_kind::rejected, .policy = "rate_limiter", .error = error::rate_limited});

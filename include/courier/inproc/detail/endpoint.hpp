@@ -5,6 +5,7 @@
 
 #include <courier/codec.hpp>
 #include <courier/detail/invoke_handler.hpp>
+#include <courier/detail/spinlock.hpp>
 #include <courier/error.hpp>
 #include <courier/inproc/detail/call_op.hpp>
 #include <courier/message.hpp>
@@ -63,7 +64,7 @@ struct endpoint_slot {
         std::lock_guard lock(mutex);
         return current;
     }
-    mutable std::mutex mutex;
+    mutable courier::detail::spinlock mutex;
     std::shared_ptr<endpoint_base> current;
 };
 
