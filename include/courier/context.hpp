@@ -48,13 +48,17 @@ struct context {
         return *this;
     }
 
-    /// Whether the deadline has passed at `now`.
-    bool expired(clock::time_point now = clock::now()) const noexcept {
-        return deadline && *deadline <= now;
-    }
+    /// Whether the deadline has passed (at `now`). Without a deadline the
+    /// clock is not read: this runs on every call.
+    bool expired() const noexcept { return deadline && *deadline <= clock::now(); }
+    bool expired(clock::time_point now) const noexcept { return deadline && *deadline <= now; }
 
     /// Time left before the deadline (zero once expired); nullopt without one.
-    std::optional<clock::duration> remaining(clock::time_point now = clock::now()) const noexcept {
+    std::optional<clock::duration> remaining() const noexcept {
+        if (!deadline) return std::nullopt;
+        return remaining(clock::now());
+    }
+    std::optional<clock::duration> remaining(clock::time_point now) const noexcept {
         if (!deadline) return std::nullopt;
         return *deadline > now ? *deadline - now : clock::duration::zero();
     }

@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 namespace courier {
@@ -30,7 +31,7 @@ struct inject_options {
 /// Writes `ctx` into `msg`: trace (a child span of the caller's), correlation
 /// id, metadata as headers, and the remaining time when asked.
 inline void inject(const context& ctx, message& msg, inject_options opts = {},
-                   context::clock::time_point now = context::clock::now()) {
+                   std::optional<context::clock::time_point> now = std::nullopt) {
     for (const auto& [k, v] : ctx.metadata) msg.headers.set(k, v);
     if (ctx.trace.valid()) {
         msg.headers.set(header::traceparent, ctx.trace.child().to_string());
@@ -38,7 +39,9 @@ inline void inject(const context& ctx, message& msg, inject_options opts = {},
     }
     if (!ctx.correlation_id.empty() && msg.correlation_id.empty()) msg.correlation_id = ctx.correlation_id;
     if (opts.deadline && ctx.deadline) {
-        auto left = std::chrono::ceil<std::chrono::milliseconds>(*ctx.remaining(now)).count();
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(
+                        *ctx.remaining(now.value_or(context::clock::now())))
+                        .count();
         msg.headers.set(header::timeout_ms, std::to_string(left));
     }
 }
@@ -46,7 +49,7 @@ inline void inject(const context& ctx, message& msg, inject_options opts = {},
 /// Rebuilds the context a sender injected. Headers other than courier's own
 /// become metadata; a malformed traceparent is ignored (a new trace starts
 /// downstream), a malformed timeout too.
-inline context extract(const message& msg, context::clock::time_point now = context::clock::now()) {
+inline context extract(const message& msg, std::optional<context::clock::time_point> now = std::nullopt) {
     context ctx;
     ctx.correlation_id = msg.correlation_id;
     for (const auto& [k, v] : msg.headers) {
@@ -58,7 +61,7 @@ inline context extract(const message& msg, context::clock::time_point now = cont
             long long ms = 0;
             auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
             if (ec == std::errc{} && p == v.data() + v.size() && ms >= 0)
-                ctx.deadline = now + std::chrono::milliseconds(ms);
+                ctx.deadline = now.value_or(context::clock::now()) + std::chrono::milliseconds(ms);
         } else {
             ctx.metadata.set(k, v);
         }

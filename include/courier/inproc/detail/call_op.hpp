@@ -12,6 +12,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -103,11 +104,14 @@ public:
         });
     }
 
+    // Called by the server side, from inside its own posted job, never from
+    // the initiating function: dispatch may run the handler at once when the
+    // caller's executor is the one running, saving a post per call.
     void finish(error_code ec, Rep&& rep) override {
         if (!this->decide()) return;
         ec_ = ec;
         rep_.emplace(std::move(rep));
-        post_completion();
+        boost::asio::dispatch(ex_, completer(this));
     }
 
 private:

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (release preset), runs them pinned to one CPU when
+# taskset works, and regenerates docs/benchmarks.md from their JSON output.
+#   COURIER_JOBS               build parallelism (default 1)
+#   COURIER_BENCH_CPU          CPU to pin to (default 1, or 0 on one CPU)
+#   COURIER_BENCH_REPETITIONS  repetitions per benchmark (default 5)
+#   COURIER_BENCH_FILTER       regex passed as --benchmark_filter (default all)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+benchmarks=(request_reply pubsub policies)
+build=build/release
+results="$build/bench/results"
+
+cmake --preset release
+cmake --build --preset release -j "${COURIER_JOBS:-1}" \
+  --target "${benchmarks[@]/#/courier_bench_}"
+
+pin=()
+cpu="${COURIER_BENCH_CPU:-$(( $(nproc) > 1 ? 1 : 0 ))}"
+if command -v taskset >/dev/null && taskset -c "$cpu" true 2>/dev/null; then
+  pin=(taskset -c "$cpu")
+else
+  cpu=""
+  echo "run.sh: taskset unavailable, running unpinned" >&2
+fi
+
+mkdir -p "$results"
+files=()
+for name in "${benchmarks[@]}"; do
+  out="$results/$name.json"
+  echo "==> courier_bench_$name${cpu:+ (CPU $cpu)}"
+  "${pin[@]}" "$build/bench/courier_bench_$name" \
+    --benchmark_format=json \
+    --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}" \
+    --benchmark_report_aggregates_only=true \
+    --benchmark_filter="${COURIER_BENCH_FILTER:-.}" >"$out"
+  files+=("$out")
+done
+
+revision="$(git describe --always --dirty 2>/dev/null || echo unknown)"
+python3 bench/report.py --out docs/benchmarks.md --revision "$revision" ${cpu:+--pinned "$cpu"} "${files[@]}"
