@@ -248,8 +248,9 @@ def policies_section(results):
         if target is not None:
             ok = overhead <= target and (allocs is None or allocs < 0.005)
             met.append(ok)
+        label = layer.replace("_retry_circuit_breaker", " \\| retry \\| circuit_breaker")
         lines.append(
-            f"| `{layer.replace('_retry_circuit_breaker', ' \\| retry \\| circuit_breaker')}` "
+            f"| `{label}` "
             f"| {fmt_ns(r.time_ns())}{fmt_cv(r)} | {overhead:+.0f} ns "
             f"| {'≤ %g ns, 0 allocs' % target if target is not None else ''} "
             f"| {yes_no(ok) if ok is not None else ''} | {fmt_allocs(allocs)} |"
