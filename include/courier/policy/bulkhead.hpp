@@ -9,6 +9,7 @@
 #include <courier/detail/operation.hpp>
 #include <courier/error.hpp>
 #include <courier/policy/observer.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -115,33 +116,26 @@ private:
 };
 
 template <service S>
-class bulkhead_service {
+class bulkhead_service : public courier::detail::layered_service<bulkhead_service<S>, S> {
+    using base = courier::detail::layered_service<bulkhead_service<S>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
 
-    bulkhead_service(S svc, std::shared_ptr<detail::bulkhead_core> core) : svc_(std::move(svc)), core_(std::move(core)) {}
+    bulkhead_service(S svc, std::shared_ptr<detail::bulkhead_core> core) : base(std::move(svc)), core_(std::move(core)) {}
 
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
 
     /// Completion: as the inner service; error::bulkhead_full (posted) when
     /// no slot and no queue place is free. Cancellation: a queued call
     /// leaves the queue with operation_aborted; a running one is forwarded.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                start(std::move(handler), std::move(req), std::move(ctx));
-            },
-            token, std::move(req), std::move(ctx));
-    }
 
 private:
     template <class Handler>
     void run(Handler&& handler, request_type&& req, context&& ctx) {
-        svc_.async_call(std::move(req), std::move(ctx),
+        this->svc_.async_call(std::move(req), std::move(ctx),
                         courier::detail::forward_to(std::move(handler),
                                                     [core = core_.get()](auto&& h, error_code ec, response_type rep) {
                                                         core->leave();
@@ -158,7 +152,7 @@ private:
             parked = std::make_shared<Handler>(std::move(handler));
             auto state = std::make_shared<std::pair<request_type, context>>(std::move(req), std::move(ctx));
             later = [this, parked, state] {
-                auto ex = boost::asio::get_associated_executor(*parked, get_executor());
+                auto ex = boost::asio::get_associated_executor(*parked, this->get_executor());
                 boost::asio::post(ex, [this, parked, state] {
                     run(std::move(*parked), std::move(state->first), std::move(state->second));
                 });
@@ -173,7 +167,7 @@ private:
             if (slot.is_connected())
                 slot.assign([this, parked, ticket](boost::asio::cancellation_type) {
                     if (!core_->withdraw(ticket)) return;
-                    courier::detail::post_completion(std::move(*parked), get_executor(),
+                    courier::detail::post_completion(std::move(*parked), this->get_executor(),
                                                      error_code(boost::asio::error::operation_aborted), response_type{});
                 });
             return;
@@ -187,11 +181,10 @@ private:
     template <class Handler>
     void reject(Handler&& handler) {
         detail::notify(core_->opts.on_event, {.kind = event_kind::rejected, .policy = "bulkhead", .error = error::bulkhead_full});
-        courier::detail::post_completion(std::move(handler), get_executor(), error_code(error::bulkhead_full),
+        courier::detail::post_completion(std::move(handler), this->get_executor(), error_code(error::bulkhead_full),
                                          response_type{});
     }
 
-    S svc_;
     std::shared_ptr<detail::bulkhead_core> core_;
 };
 

@@ -11,6 +11,7 @@
 #include <courier/error.hpp>
 #include <courier/policy/backoff.hpp>
 #include <courier/policy/observer.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 #include <courier/timing.hpp>
 
@@ -316,31 +317,24 @@ private:
 circuit_breaker(circuit_breaker_options) -> circuit_breaker<>;
 
 template <service S, class Timing, class Random>
-class circuit_breaker_service {
+class circuit_breaker_service : public courier::detail::layered_service<circuit_breaker_service<S, Timing, Random>, S> {
+    using base = courier::detail::layered_service<circuit_breaker_service<S, Timing, Random>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
     using clock = typename Timing::clock;
     using core_type = detail::breaker_core<clock, Random>;
 
-    circuit_breaker_service(S svc, std::shared_ptr<core_type> core) : svc_(std::move(svc)), core_(std::move(core)) {}
+    circuit_breaker_service(S svc, std::shared_ptr<core_type> core) : base(std::move(svc)), core_(std::move(core)) {}
 
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
 
     /// Calls the inner service when the breaker permits, else completes
     /// with error::circuit_open through the handler's executor (never
     /// inline, and without touching the inner service). Cancellation and
     /// every other association pass through to the inner call.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                start(std::move(handler), std::move(req), std::move(ctx));
-            },
-            token, std::move(req), std::move(ctx));
-    }
 
 private:
     template <class Handler>
@@ -349,11 +343,11 @@ private:
         if (!core_->acquire(probe)) {
             detail::notify(core_->options().on_event,
                    {.kind = event_kind::rejected, .policy = "circuit_breaker", .error = error::circuit_open});
-            return courier::detail::post_completion(std::move(handler), get_executor(),
+            return courier::detail::post_completion(std::move(handler), this->get_executor(),
                                                     error_code(error::circuit_open), response_type{});
         }
         const auto started = core_->timed() ? clock::now() : typename clock::time_point{};
-        svc_.async_call(std::move(req), std::move(ctx),
+        this->svc_.async_call(std::move(req), std::move(ctx),
                         courier::detail::forward_to(std::move(handler), [core = core_.get(), started, probe](
                                                                             auto&& h, error_code ec, response_type rep) {
                             const auto& o = core->options();
@@ -364,7 +358,6 @@ private:
                         }));
     }
 
-    S svc_;
     std::shared_ptr<core_type> core_;
 };
 

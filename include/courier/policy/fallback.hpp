@@ -7,6 +7,7 @@
 #include <courier/detail/invoke_handler.hpp>
 #include <courier/error.hpp>
 #include <courier/policy/observer.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -39,42 +40,38 @@ private:
 };
 
 template <service S, class F>
-class fallback_service {
+class fallback_service : public courier::detail::layered_service<fallback_service<S, F>, S> {
+    using base = courier::detail::layered_service<fallback_service<S, F>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
 
-    fallback_service(S svc, F f, observer on_event) : svc_(std::move(svc)), f_(std::move(f)), on_event_(std::move(on_event)) {}
+    fallback_service(S svc, F f, observer on_event) : base(std::move(svc)), f_(std::move(f)), on_event_(std::move(on_event)) {}
 
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
-
-    /// As the inner service, with failures replaced by the fallback's value.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                svc_.async_call(std::move(req), std::move(ctx),
-                                courier::detail::forward_to(std::move(handler), [this](auto&& h, error_code ec,
-                                                                                         response_type rep) {
-                                    if (ec && ec != boost::asio::error::operation_aborted) {
-                                        detail::notify(on_event_, {.kind = event_kind::fallback, .policy = "fallback",
-                                                                   .error = ec});
-                                        auto deliver = [&](error_code e, response_type r) {
-                                            ec = e;
-                                            rep = std::move(r);
-                                        };
-                                        courier::detail::deliver<response_type>(f_(ec), deliver);
-                                    }
-                                    std::move(h)(ec, std::move(rep));
-                                }));
-            },
-            token, std::move(req), std::move(ctx));
-    }
 
 private:
-    S svc_;
+    /// As the inner service, with failures replaced by the fallback's value.
+    template <class Handler>
+    void start(Handler&& handler, request_type&& req, context&& ctx) {
+        this->svc_.async_call(std::move(req), std::move(ctx),
+                        courier::detail::forward_to(std::move(handler), [this](auto&& h, error_code ec,
+                                                                                 response_type rep) {
+                            if (ec && ec != boost::asio::error::operation_aborted) {
+                                detail::notify(on_event_, {.kind = event_kind::fallback, .policy = "fallback",
+                                                           .error = ec});
+                                auto deliver = [&](error_code e, response_type r) {
+                                    ec = e;
+                                    rep = std::move(r);
+                                };
+                                courier::detail::deliver<response_type>(f_(ec), deliver);
+                            }
+                            std::move(h)(ec, std::move(rep));
+                        }));
+    }
+
     F f_;
     observer on_event_;
 };

@@ -9,6 +9,7 @@
 #include <courier/error.hpp>
 #include <courier/idempotent.hpp>
 #include <courier/policy/observer.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 #include <courier/timing.hpp>
 
@@ -57,35 +58,32 @@ private:
 hedge(hedge_options) -> hedge<>;
 
 template <service S, class Timing>
-class hedge_service {
+class hedge_service : public courier::detail::layered_service<hedge_service<S, Timing>, S> {
+    using base = courier::detail::layered_service<hedge_service<S, Timing>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
     static constexpr unsigned max_hedged = 4;
 
-    hedge_service(S svc, std::shared_ptr<const hedge_options> opts) : svc_(std::move(svc)), opts_(std::move(opts)) {}
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
+    hedge_service(S svc, std::shared_ptr<const hedge_options> opts) : base(std::move(svc)), opts_(std::move(opts)) {}
 
+private:
     /// Completion: the first successful attempt's result, else the last
     /// failure once every attempt failed. Losing attempts are cancelled and
     /// have completed before the operation frees its state. Cancellation:
     /// terminal/partial/total, forwarded to every running attempt.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                if (!is_idempotent_v<request_type> && !opts_->hedge_non_idempotent)
-                    return svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
-                auto o = std::make_shared<op<std::decay_t<decltype(handler)>>>(std::move(handler), this,
-                                                                            std::move(req), std::move(ctx));
-                o->begin(o);
-            },
-            token, std::move(req), std::move(ctx));
+    template <class Handler>
+    void start(Handler&& handler, request_type&& req, context&& ctx) {
+        if (!is_idempotent_v<request_type> && !opts_->hedge_non_idempotent)
+            return this->svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
+        auto o = std::make_shared<op<std::decay_t<decltype(handler)>>>(std::move(handler), this,
+                                                                    std::move(req), std::move(ctx));
+        o->begin(o);
     }
 
-private:
     template <class Handler>
     struct op {
         using executor = boost::asio::associated_executor_t<Handler, executor_type>;
@@ -167,7 +165,6 @@ private:
         }
     };
 
-    S svc_;
     std::shared_ptr<const hedge_options> opts_;
 };
 

@@ -8,6 +8,7 @@
 #include <courier/detail/operation.hpp>
 #include <courier/error.hpp>
 #include <courier/policy/observer.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 #include <courier/timing.hpp>
 
@@ -72,33 +73,29 @@ private:
 rate_limiter(rate_limiter_options) -> rate_limiter<>;
 
 template <service S, class Timing>
-class rate_limiter_service {
+class rate_limiter_service : public courier::detail::layered_service<rate_limiter_service<S, Timing>, S> {
+    using base = courier::detail::layered_service<rate_limiter_service<S, Timing>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
     using bucket_type = detail::token_bucket<typename Timing::clock>;
 
-    rate_limiter_service(S svc, std::shared_ptr<bucket_type> b) : svc_(std::move(svc)), bucket_(std::move(b)) {}
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
-
-    /// As the inner service; error::rate_limited (posted) without a token.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                if (bucket_->try_take()) return svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
-                detail::notify(bucket_->opts.on_event,
-                               {.kind = event_kind::rejected, .policy = "rate_limiter", .error = error::rate_limited});
-                courier::detail::post_completion(std::move(handler), get_executor(), error_code(error::rate_limited),
-                                                 response_type{});
-            },
-            token, std::move(req), std::move(ctx));
-    }
+    rate_limiter_service(S svc, std::shared_ptr<bucket_type> b) : base(std::move(svc)), bucket_(std::move(b)) {}
 
 private:
-    S svc_;
+    /// As the inner service; error::rate_limited (posted) without a token.
+    template <class Handler>
+    void start(Handler&& handler, request_type&& req, context&& ctx) {
+        if (bucket_->try_take()) return this->svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
+        detail::notify(bucket_->opts.on_event,
+                       {.kind = event_kind::rejected, .policy = "rate_limiter", .error = error::rate_limited});
+        courier::detail::post_completion(std::move(handler), this->get_executor(), error_code(error::rate_limited),
+                                         response_type{});
+    }
+
     std::shared_ptr<bucket_type> bucket_;
 };
 

@@ -13,6 +13,7 @@
 #include <courier/policy/backoff.hpp>
 #include <courier/policy/observer.hpp>
 #include <courier/policy/retry_budget.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 #include <courier/timing.hpp>
 
@@ -112,21 +113,22 @@ template <class P>
 retry(retry_options, P) -> retry<steady_timing, default_random, P>;
 
 template <service S, class Timing, class Random, class ResultPredicate>
-class retry_service {
+class retry_service : public courier::detail::layered_service<retry_service<S, Timing, Random, ResultPredicate>, S> {
+    using base = courier::detail::layered_service<retry_service<S, Timing, Random, ResultPredicate>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
     using clock = typename Timing::clock;
     using budget_type = basic_retry_budget<clock>;
 
     retry_service(S svc, std::shared_ptr<const retry_options> opts, std::shared_ptr<budget_type> budget,
                   ResultPredicate pred, Random random)
-        : svc_(std::move(svc)), opts_(std::move(opts)), budget_(std::move(budget)), pred_(std::move(pred)),
+        : base(std::move(svc)), opts_(std::move(opts)), budget_(std::move(budget)), pred_(std::move(pred)),
           random_(std::move(random)) {}
 
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
 
     /// Calls the inner service, retrying as configured. Completion:
     /// `void(error_code, response_type)`: the first success, else the last
@@ -136,14 +138,6 @@ public:
     /// `ctx.deadline` and starts no attempt after it. Cancellation:
     /// terminal/partial/total, forwarded to the running attempt or ending
     /// the backoff wait; a cancelled call is never retried.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                start(std::move(handler), std::move(req), std::move(ctx));
-            },
-            token, std::move(req), std::move(ctx));
-    }
 
 private:
     template <class Handler>
@@ -254,7 +248,6 @@ private:
         o->attempt();
     }
 
-    S svc_;
     std::shared_ptr<const retry_options> opts_;
     std::shared_ptr<budget_type> budget_;
     [[no_unique_address]] ResultPredicate pred_;

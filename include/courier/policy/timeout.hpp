@@ -10,6 +10,7 @@
 #include <courier/detail/operation.hpp>
 #include <courier/error.hpp>
 #include <courier/policy/observer.hpp>
+#include <courier/detail/layered_service.hpp>
 #include <courier/service.hpp>
 #include <courier/timing.hpp>
 
@@ -63,21 +64,22 @@ timeout(timeout_options) -> timeout<>;
 
 /// A service with a deadline on every call.
 template <service S, class Timing>
-class timeout_service {
+class timeout_service : public courier::detail::layered_service<timeout_service<S, Timing>, S> {
+    using base = courier::detail::layered_service<timeout_service<S, Timing>, S>;
+    friend base;
+
 public:
-    using request_type = typename S::request_type;
-    using response_type = typename S::response_type;
-    using executor_type = typename S::executor_type;
+    using typename base::executor_type;
+    using typename base::request_type;
+    using typename base::response_type;
     using clock = typename Timing::clock;
 
     timeout_service(S svc, timeout_options opts)
-        : svc_(std::move(svc)),
+        : base(std::move(svc)),
           opts_(std::move(opts)),
           queue_(&boost::asio::use_service<courier::detail::deadline_queue<Timing>>(
-              boost::asio::query(svc_.get_executor(), boost::asio::execution::context))) {}
+              boost::asio::query(this->svc_.get_executor(), boost::asio::execution::context))) {}
 
-    executor_type get_executor() const { return svc_.get_executor(); }
-    S& next() noexcept { return svc_; }
 
     /// Calls the inner service with `ctx.deadline` tightened to now +
     /// duration. Completion: `void(error_code, response_type)`;
@@ -85,14 +87,6 @@ public:
     /// cancelled and has completed), at once without calling the inner
     /// service when the deadline had already passed. Cancellation: forwarded
     /// to the inner operation. The service must outlive the call.
-    template <class CompletionToken = boost::asio::deferred_t>
-    auto async_call(request_type req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, response_type)>(
-            [this](auto handler, request_type&& req, context&& ctx) {
-                start(std::move(handler), std::move(req), std::move(ctx));
-            },
-            token, std::move(req), std::move(ctx));
-    }
 
 private:
     using time_point = typename clock::time_point;
@@ -149,7 +143,7 @@ private:
         ctx.tighten_deadline(now + std::chrono::duration_cast<typename clock::duration>(opts_.duration));
         if (*ctx.deadline <= now) {
             detail::notify(opts_.on_event, {.kind = event_kind::timeout, .policy = "timeout", .error = error::timeout});
-            return courier::detail::post_completion(std::move(handler), get_executor(), error_code(error::timeout),
+            return courier::detail::post_completion(std::move(handler), this->get_executor(), error_code(error::timeout),
                                                     response_type{});
         }
         using op_t = op<std::decay_t<Handler>>;
@@ -159,12 +153,11 @@ private:
         if (outer.is_connected())
             outer.assign([o](boost::asio::cancellation_type t) { o->inner.emit(t); });
         o->at = *ctx.deadline;
-        queue_->add(o, boost::asio::get_associated_executor(o->handler, get_executor()));
-        svc_.async_call(std::move(req), std::move(ctx),
+        queue_->add(o, boost::asio::get_associated_executor(o->handler, this->get_executor()));
+        this->svc_.async_call(std::move(req), std::move(ctx),
                         boost::asio::bind_cancellation_slot(o->inner.slot(), courier::detail::op_handler<op_t, &op_t::on_inner>{o}));
     }
 
-    S svc_;
     timeout_options opts_;
     queue_type* queue_;
 };
