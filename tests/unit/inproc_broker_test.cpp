@@ -92,6 +92,12 @@ struct receive_result {
     }
 };
 
+// Takes the next message of group `g` on topic `t` (pull) and waits for it.
+void receive(broker& b, asio::io_context& ioc, receive_result& r) {
+    b.async_receive("t", "g", r.handler());
+    REQUIRE(run_until(ioc, [&] { return r.done(); }));
+}
+
 // Publishes `payload` and records the outcome in `r`.
 void publish(broker& b, std::string_view topic, std::string payload, publish_result& r, context ctx = {}) {
     b.async_publish(topic, text(std::move(payload)), std::move(ctx), r.handler());
@@ -316,8 +322,7 @@ TEST_CASE("a pulled delivery shows its attempt count and whether it is redeliver
     publish(b, "t", "x", p);
 
     receive_result first;
-    b.async_receive("t", "g", first.handler());
-    REQUIRE(run_until(ioc, [&] { return first.done(); }));
+    receive(b, ioc, first);
     REQUIRE_FALSE(first.ec);
     CHECK(first.d.attempt() == 1);
     CHECK_FALSE(first.d.redelivered());
@@ -326,8 +331,7 @@ TEST_CASE("a pulled delivery shows its attempt count and whether it is redeliver
     CHECK_FALSE(first.d.pending());
 
     receive_result second;
-    b.async_receive("t", "g", second.handler());
-    REQUIRE(run_until(ioc, [&] { return second.done(); }));
+    receive(b, ioc, second);
     REQUIRE_FALSE(second.ec);
     CHECK(second.d.message().payload == "x");
     CHECK(second.d.message().id == first.d.message().id);
@@ -506,8 +510,7 @@ TEST_CASE("publishes waiting for room are admitted in publish order", "[inproc][
     std::vector<std::string> order;
     for (std::size_t i = 0; i < p.size(); ++i) {
         receive_result r;
-        b.async_receive("t", "g", r.handler());
-        REQUIRE(run_until(ioc, [&] { return r.done(); }));
+        receive(b, ioc, r);
         REQUIRE_FALSE(r.ec);
         order.push_back(r.d.message().payload);
         r.d.ack();
@@ -533,8 +536,7 @@ TEST_CASE("a publish waiting for room fails with timeout at its deadline", "[inp
     // Making room later does not publish the abandoned message.
     for (int i = 0; i < 2; ++i) {
         receive_result r;
-        b.async_receive("t", "g", r.handler());
-        REQUIRE(run_until(ioc, [&] { return r.done(); }));
+        receive(b, ioc, r);
         CHECK(r.d.message().payload != "3");
         r.d.ack();
     }
@@ -561,8 +563,7 @@ TEST_CASE("a cancelled publish waiting for room completes with operation_aborted
     CHECK(waiting.ec == asio::error::operation_aborted);
 
     receive_result r;
-    b.async_receive("t", "g", r.handler());
-    REQUIRE(run_until(ioc, [&] { return r.done(); }));
+    receive(b, ioc, r);
     CHECK(r.d.message().payload == "1");
     r.d.ack();
     run_ready(ioc);
@@ -641,8 +642,7 @@ TEST_CASE("an acked pulled delivery is gone from its group", "[inproc][broker]")
     publish_result p;
     publish(b, "t", "x", p);
     receive_result r;
-    b.async_receive("t", "g", r.handler());
-    REQUIRE(run_until(ioc, [&] { return r.done(); }));
+    receive(b, ioc, r);
     REQUIRE_FALSE(r.ec);
     CHECK(b.depth("t", "g") == 1);  // in flight until settled
     r.d.ack();
@@ -696,13 +696,11 @@ TEST_CASE("a delivery destroyed unsettled is nacked and redelivered", "[inproc][
     publish(b, "t", "x", p);
     {
         receive_result r;
-        b.async_receive("t", "g", r.handler());
-        REQUIRE(run_until(ioc, [&] { return r.done(); }));
+        receive(b, ioc, r);
         REQUIRE(r.d.pending());
     }  // dropped without ack
     receive_result again;
-    b.async_receive("t", "g", again.handler());
-    REQUIRE(run_until(ioc, [&] { return again.done(); }));
+    receive(b, ioc, again);
     REQUIRE_FALSE(again.ec);
     CHECK(again.d.message().payload == "x");
     CHECK(again.d.attempt() == 2);
@@ -716,8 +714,7 @@ TEST_CASE("a rejected delivery is dead-lettered at once", "[inproc][broker]") {
     publish_result p;
     publish(b, "t", "x", p);
     receive_result r;
-    b.async_receive("t", "g", r.handler());
-    REQUIRE(run_until(ioc, [&] { return r.done(); }));
+    receive(b, ioc, r);
     r.d.reject();
     CHECK(b.depth("t", "g") == 0);
     CHECK(b.depth("t.dlq", "g") == 1);
@@ -739,8 +736,7 @@ TEST_CASE("a cancelled receive completes with operation_aborted", "[inproc][brok
     publish_result p;
     publish(b, "t", "x", p);
     receive_result next;
-    b.async_receive("t", "g", next.handler());
-    REQUIRE(run_until(ioc, [&] { return next.done(); }));
+    receive(b, ioc, next);
     CHECK(next.d.message().payload == "x");
     next.d.ack();
     CHECK(r.calls == 1);
@@ -845,8 +841,7 @@ TEST_CASE("shutdown waits for a running handler, then publishing fails with brok
     REQUIRE(run_until(ioc, [&] { return after.done(); }));
     CHECK(after.ec == error::broker_closed);
     receive_result r;
-    b.async_receive("t", "g", r.handler());
-    REQUIRE(run_until(ioc, [&] { return r.done(); }));
+    receive(b, ioc, r);
     CHECK(r.ec == error::broker_closed);
     try {
         auto late = b.subscribe("t", "late", [](const message&, context&) {});
