@@ -4,8 +4,14 @@
 #include "alloc_counter.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define COURIER_BENCH_CALLGRIND 1
+#endif
 
 namespace {
 
@@ -30,6 +36,29 @@ void* allocate_aligned(std::size_t size, std::size_t alignment) noexcept {
 std::uint64_t courier_bench::allocations() noexcept {
     return allocation_count.load(std::memory_order_relaxed);
 }
+
+#ifdef COURIER_BENCH_CALLGRIND
+namespace {
+double measured_operations = 0;
+
+// Printed at exit for bench/instructions.sh, which divides callgrind's total
+// by it.
+struct report_operations {
+    ~report_operations() {
+        if (RUNNING_ON_VALGRIND) std::fprintf(stderr, "courier_bench operations: %.0f\n", measured_operations);
+    }
+} report_at_exit;
+}  // namespace
+
+void courier_bench::begin_instruction_window() noexcept { CALLGRIND_TOGGLE_COLLECT; }
+void courier_bench::end_instruction_window(double operations) noexcept {
+    CALLGRIND_TOGGLE_COLLECT;
+    measured_operations += operations;
+}
+#else
+void courier_bench::begin_instruction_window() noexcept {}
+void courier_bench::end_instruction_window(double) noexcept {}
+#endif
 
 // Asio's detail::aligned_new calls std::aligned_alloc (the C function) when
 // BOOST_ASIO_HAS_STD_ALIGNED_ALLOC; defining it here interposes glibc's.
