@@ -11,8 +11,12 @@
 #include <courier/detail/blocking.hpp>
 #include <courier/detail/invoke_consumer.hpp>
 #include <courier/detail/random.hpp>
+#include <courier/detail/spinlock.hpp>
 #include <courier/detail/operation.hpp>
 #include <courier/error.hpp>
+#include <courier/inproc/detail/completion_batch.hpp>
+#include <courier/inproc/detail/message_pool.hpp>
+#include <courier/inproc/detail/ring.hpp>
 #include <courier/message.hpp>
 #include <courier/propagation.hpp>
 #include <courier/subscription.hpp>
@@ -29,6 +33,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <map>
@@ -71,6 +77,55 @@ struct entry {
     unsigned deliveries = 0;
 };
 
+/// The time a broker stamps on a message: the kernel's coarse clock, which
+/// costs no hardware clock read. It lags by at most a few milliseconds;
+/// timestamps on the wire (AMQP's) are whole seconds anyway.
+inline std::chrono::system_clock::time_point coarse_now() noexcept {
+#ifdef CLOCK_REALTIME_COARSE
+    timespec ts;
+    if (::clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0)
+        return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+#endif
+    return std::chrono::system_clock::now();
+}
+
+/// Message ids of one broker: a random prefix drawn per broker, then a
+/// counter, 15 URL-safe characters in all (std::string's inline buffer).
+class id_source {
+public:
+    id_source() { reseed(); }
+    // Not thread-safe: the broker calls it under its lock.
+    void assign(std::string& id) {
+        id.append(text_, size);  // cheaper than assign into the empty string it gets
+        // The counter counts like an odometer over the alphabet; when it
+        // wraps (after 2^42 ids) a new prefix keeps the ids unique.
+        for (std::size_t i = size; i-- > prefix_len;) {
+            if (++digits_[i - prefix_len] < 64) {
+                text_[i] = alphabet[digits_[i - prefix_len]];
+                return;
+            }
+            digits_[i - prefix_len] = 0;
+            text_[i] = alphabet[0];
+        }
+        reseed();
+    }
+
+private:
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static constexpr std::size_t prefix_len = 8, size = 15;  // 48 random bits, then 42 counting
+
+    void reseed() {
+        std::uint64_t r = courier::detail::random_u64();
+        for (std::size_t i = 0; i < prefix_len; ++i, r >>= 6) text_[i] = alphabet[r & 63];
+        for (std::size_t i = prefix_len; i < size; ++i) text_[i] = alphabet[0];
+        for (auto& d : digits_) d = 0;
+    }
+
+    char text_[size];
+    unsigned char digits_[size - prefix_len];
+};
+
 struct group_state;
 
 // The type-erased message handler of a consumer.
@@ -87,9 +142,10 @@ struct consumer_state : std::enable_shared_from_this<consumer_state> {
     group_state* group = nullptr;
     boost::asio::any_io_executor ex;
     std::unique_ptr<consumer_handler> handler;
+    bool async = false;  // handler->is_async(), asked once
     std::size_t prefetch = 1;
     std::size_t in_flight = 0;    // assigned and not yet settled
-    std::deque<entry> assigned;   // assigned, handler not started yet
+    ring<entry> assigned;         // assigned, handler not started yet
     bool scheduled = false;       // a drain job is queued on `ex`
     bool active = true;
 };
@@ -110,7 +166,7 @@ struct topic_state;
 struct group_state {
     std::string topic, name;
     topic_state* owner = nullptr;  // stable: unordered_map never moves its elements
-    std::deque<entry> ready;
+    ring<entry> ready;
     std::size_t in_flight = 0;
     std::multimap<std::chrono::steady_clock::time_point, entry> delayed;
     std::unique_ptr<boost::asio::steady_timer> timer;
@@ -161,16 +217,12 @@ public:
     /// Thread safety: any thread; publishes to one topic keep their order.
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [impl = impl_.get(), topic = std::string(topic)](auto handler, message&& msg, context&& ctx) {
-                impl->publish(topic, std::move(msg), ctx, std::move(handler));
-            },
-            token, std::move(msg), std::move(ctx));
+        return initiate_publish(topic, std::move(msg), std::move(ctx), std::forward<CompletionToken>(token));
     }
     template <class CompletionToken = boost::asio::deferred_t>
         requires(!std::same_as<std::remove_cvref_t<CompletionToken>, context>)
     auto async_publish(std::string_view topic, message msg, CompletionToken&& token = {}) {
-        return async_publish(topic, std::move(msg), context{}, std::forward<CompletionToken>(token));
+        return initiate_publish(topic, std::move(msg), context{}, std::forward<CompletionToken>(token));
     }
     /// Blocking forms (fail with error::would_deadlock on the broker's thread).
     publish_ack publish(std::string_view topic, message msg, context ctx, error_code& ec) {
@@ -201,6 +253,7 @@ public:
         auto c = std::make_shared<detail::consumer_state>();
         c->ex = ex ? std::move(ex) : impl_->ex;
         c->handler = std::make_unique<handler_impl<Handler>>(std::move(handler));
+        c->async = c->handler->is_async();
         c->prefetch = std::max<std::size_t>(1, opts.prefetch);
         std::lock_guard lock(impl_->mutex);
         if (impl_->closed) throw system_error(error::broker_closed, "subscribe");
@@ -263,6 +316,17 @@ public:
 private:
     struct impl;
 
+    // Both forms of async_publish; by reference, so the message is moved
+    // once, into the broker.
+    template <class CompletionToken>
+    auto initiate_publish(std::string_view topic, message&& msg, context&& ctx, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
+            [impl = impl_.get(), topic = std::string(topic)](auto&& handler, message&& msg, context&& ctx) {
+                impl->publish(topic, std::move(msg), ctx, std::forward<decltype(handler)>(handler));
+            },
+            token, std::move(msg), std::move(ctx));
+    }
+
     template <class Handler>
     struct handler_impl final : detail::consumer_handler {
         explicit handler_impl(Handler h) : h(std::move(h)) {}
@@ -289,15 +353,35 @@ private:
     };
 
     struct impl : std::enable_shared_from_this<impl> {
-        impl(executor_type e, broker_options o) : ex(std::move(e)), opts(std::move(o)) {}
+        impl(executor_type e, broker_options o)
+            : ex(std::move(e)), opts(std::move(o)), pool(new detail::message_pool(opts.queue_capacity)) {}
+        ~impl() { pool->close(); }
 
         executor_type ex;
         broker_options opts;
-        mutable std::mutex mutex;
+        // A spinlock: every critical section is short (no handler runs under
+        // it), and a publish and a delivery each take it once or twice, where
+        // a pthread mutex costs twice as much uncontended. It yields the CPU
+        // when the holder does not release it soon.
+        mutable courier::detail::spinlock mutex;
         std::unordered_map<std::string, detail::topic_state> topics;
+        // The topic published to last: a publisher mostly sends to one
+        // topic, and a string compare costs less than hashing it.
+        const std::string* last_topic_name = nullptr;
+        detail::topic_state* last_topic = nullptr;
         bool closed = false;
         std::size_t running = 0;  // handlers started and not settled, all groups
         std::vector<std::function<void()>> on_drained;
+        detail::message_pool* pool;  // closed, not deleted, with the broker
+        detail::id_source ids;
+        detail::completion_batch completions;
+
+        detail::topic_state& topic_for(const std::string& name) {
+            if (last_topic && *last_topic_name == name) return *last_topic;
+            auto it = topics.try_emplace(name).first;
+            last_topic_name = &it->first;
+            return *(last_topic = &it->second);
+        }
 
         detail::group_state* find_group(std::string_view topic, std::string_view group) const {
             auto it = topics.find(std::string(topic));
@@ -326,36 +410,90 @@ private:
             return true;
         }
 
-        std::size_t enqueue(detail::topic_state& t, const std::shared_ptr<const message>& msg) {
-            for (auto& g : t.groups) {
-                g->ready.push_back({msg, 0});
-                pump(*g);
+        std::size_t enqueue(detail::topic_state& t, std::shared_ptr<const message> msg) {
+            const std::size_t n = t.groups.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                auto& g = *t.groups[i];
+                // The last group takes the publisher's reference.
+                // A group whose queue was not empty has no taker for more:
+                // whatever frees a consumer or brings a receiver pumps it.
+                const bool idle = g.ready.empty();
+                g.ready.push_back({i + 1 == n ? std::move(msg) : msg, 0});
+                if (idle) pump(g);
             }
-            return t.groups.size();
+            return n;
+        }
+
+        // Called with the lock held. Field by field rather than by message's
+        // move constructor: the fields a publisher leaves empty (most of
+        // them) cost nothing, and a fresh id is written in place.
+        std::shared_ptr<const message> share(message&& msg) {
+            static_assert(sizeof(message) == 4 * sizeof(std::string) + sizeof(courier::headers) +
+                                                 sizeof(std::chrono::system_clock::time_point),
+                          "a new field of message must be moved here too");
+            auto m = std::allocate_shared<message>(detail::message_allocator<message>(pool));
+            auto take = [](auto& to, auto& from) {
+                if (!from.empty()) to = std::move(from);
+            };
+            take(m->payload, msg.payload);
+            take(m->headers, msg.headers);
+            if (msg.id.empty()) ids.assign(m->id);
+            else m->id = std::move(msg.id);
+            take(m->correlation_id, msg.correlation_id);
+            take(m->content_type, msg.content_type);
+            m->timestamp = msg.timestamp;
+            return m;
         }
 
         template <class Handler>
-        void publish(const std::string& topic, message msg, const context& ctx, Handler handler) {
-            inject(ctx, msg, {.deadline = false});
-            if (msg.id.empty()) msg.id = courier::detail::random_id();
-            if (msg.timestamp == std::chrono::system_clock::time_point{})
-                msg.timestamp = std::chrono::system_clock::now();
-            auto shared = std::allocate_shared<const message>(
-                courier::detail::pool_allocator<message>(), std::move(msg));
+        void publish(const std::string& topic, message&& msg, const context& ctx, Handler&& handler) {
+            if (ctx.trace.valid() || !ctx.correlation_id.empty() || !ctx.metadata.empty())
+                inject(ctx, msg, {.deadline = false});
+            if (msg.timestamp == std::chrono::system_clock::time_point{}) msg.timestamp = detail::coarse_now();
             std::unique_lock lock(mutex);
             if (closed) {
                 lock.unlock();
-                return courier::detail::post_completion(std::move(handler), ex, error_code(error::broker_closed),
-                                                        publish_ack{});
+                return courier::detail::post_completion(std::forward<Handler>(handler), ex,
+                                                        error_code(error::broker_closed), publish_ack{});
             }
-            auto& t = topics[topic];
+            auto& t = topic_for(topic);
             if (t.waiters.empty() && has_room(t)) {
-                auto routed = enqueue(t, shared);
-                lock.unlock();
-                return courier::detail::post_completion(std::move(handler), ex, error_code{},
-                                                        publish_ack{routed, 0});
+                const std::size_t routed = t.groups.empty() ? 0 : enqueue(t, share(std::move(msg)));
+                return complete(lock, std::forward<Handler>(handler), publish_ack{routed, 0});
             }
-            wait_for_room(t, topic, std::move(shared), ctx, std::move(handler));
+            wait_for_room(t, topic, share(std::move(msg)), ctx, std::forward<Handler>(handler));
+        }
+
+        // Completes a publish that succeeded at once: in the next flush job
+        // when the handler runs on the broker's executor, else posted alone.
+        template <class Handler>
+        void complete(std::unique_lock<courier::detail::spinlock>& lock, Handler&& handler, publish_ack ack) {
+            using handler_executor = boost::asio::associated_executor_t<std::decay_t<Handler>, executor_type>;
+            if constexpr (std::is_same_v<handler_executor, executor_type>) {
+                if (boost::asio::get_associated_executor(handler, ex) == ex) {
+                    const bool post = completions.push(std::forward<Handler>(handler), ack);
+                    lock.unlock();
+                    if (post) post_flush();
+                    return;
+                }
+            }
+            lock.unlock();
+            courier::detail::post_completion(std::forward<Handler>(handler), ex, error_code{}, ack);
+        }
+
+        void post_flush() {
+            courier::detail::fast_post(ex, [self = this->shared_from_this()] { self->flush(); });
+        }
+
+        void flush() {
+            bool more = true;
+            try {
+                more = completions.run(mutex, std::max<std::size_t>(1, opts.batch));
+            } catch (...) {
+                post_flush();  // the rest of the batch still completes
+                throw;
+            }
+            if (more) post_flush();
         }
 
         // The slow path: park the publish until every group has room. The
@@ -461,11 +599,13 @@ private:
 
         detail::consumer_state* pick_consumer(detail::group_state& g) {
             const auto n = g.consumers.size();
-            for (std::size_t i = 0; i < n; ++i) {
-                auto& c = g.consumers[(g.next_consumer + i) % n];
+            std::size_t i = g.next_consumer;
+            for (std::size_t tried = 0; tried < n; ++tried) {
+                if (i >= n) i = 0;
+                auto* c = g.consumers[i++].get();
                 if (c->active && c->in_flight < c->prefetch) {
-                    g.next_consumer = (g.next_consumer + i + 1) % n;
-                    return c.get();
+                    g.next_consumer = i;
+                    return c;
                 }
             }
             return nullptr;
@@ -501,19 +641,17 @@ private:
                 c->assigned.pop_front();
                 ++e.deliveries;
                 ++running;
-                if (c->handler->is_async()) {
+                if (c->async) {
                     auto* j = courier::detail::allocate_op<job>(job_allocator(), this->shared_from_this(), c,
                                                                 std::move(e));
                     lock.unlock();
-                    j->ctx = extract(*j->e.msg);
-                    j->ctx.attempt = j->e.deliveries;
+                    j->ctx = context_of(j->e);
                     c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j);
                     lock.lock();
                     continue;
                 }
                 lock.unlock();
-                context ctx = extract(*e.msg);
-                ctx.attempt = e.deliveries;  // redeliveries count up, as retries do
+                context ctx = context_of(e);
                 settlement outcome = settlement::ack;
                 c->handler->run(*e.msg, ctx, c->ex, &store_settlement, &outcome);
                 lock.lock();
@@ -530,6 +668,15 @@ private:
             }
             lock.unlock();
             courier::detail::fast_post(c->ex, [self = this->shared_from_this(), c] { self->drain(c); });
+        }
+
+        // The context the publisher injected; extracting costs nothing when
+        // it injected none. Redeliveries count up, as retries do.
+        static context context_of(const detail::entry& e) {
+            const message& m = *e.msg;
+            context ctx = m.headers.empty() && m.correlation_id.empty() ? context{} : extract(m);
+            ctx.attempt = e.deliveries;
+            return ctx;
         }
 
         static void store_settlement(void* out, settlement s) { *static_cast<settlement*>(out) = s; }
@@ -580,7 +727,7 @@ private:
                 dead_letter(g, std::move(e));
             }
             pump(g);
-            admit_waiters(*g.owner, later);
+            if (!g.owner->waiters.empty()) admit_waiters(*g.owner, later);
         }
 
         void dead_letter(detail::group_state& g, detail::entry e) {
@@ -705,7 +852,7 @@ private:
             done = true;
             delivery d;
             if (!ec) {
-                auto ctx = extract(*e.msg);
+                auto ctx = impl::context_of(e);
                 auto msg = e.msg;
                 unsigned attempt = e.deliveries;
                 d = delivery(std::make_shared<pull_sink>(owner, group, std::move(e)), 0, std::move(msg),

@@ -1,0 +1,154 @@
+// Publish completions that run on the broker's own executor, collected so
+// that one posted job runs many of them instead of one post each. A
+// completion still never runs inside the async_publish that started it
+// (only a job posted to the broker's executor runs the batch) and always
+// on its associated executor, since only handlers whose associated
+// executor is the broker's are batched.
+#ifndef COURIER_INPROC_DETAIL_COMPLETION_BATCH_HPP
+#define COURIER_INPROC_DETAIL_COMPLETION_BATCH_HPP
+
+#include <courier/broker.hpp>
+#include <courier/detail/operation.hpp>
+#include <courier/error.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace courier::inproc::detail {
+
+/// One successful publish's completion: the handler, inline when small
+/// (no allocation), otherwise in memory from its associated allocator.
+class batched_completion {
+public:
+    template <class Handler>
+    batched_completion(Handler&& h, publish_ack ack) : ack_(ack) {
+        using H = std::decay_t<Handler>;
+        if constexpr (fits_inline<H>) {
+            ::new (static_cast<void*>(storage_)) H(std::forward<Handler>(h));
+            ops_ = &inline_ops<H>;
+        } else {
+            auto alloc = courier::detail::operation_allocator<H, H>(h);
+            H* p = courier::detail::allocate_op<H>(alloc, std::forward<Handler>(h));
+            ::new (static_cast<void*>(storage_)) H*(p);
+            ops_ = &heap_ops<H>;
+        }
+    }
+    batched_completion(batched_completion&& o) noexcept : ops_(std::exchange(o.ops_, nullptr)), ack_(o.ack_) {
+        if (ops_) ops_(op::relocate, o, this);
+    }
+    batched_completion& operator=(batched_completion&&) = delete;
+    ~batched_completion() {
+        if (ops_) ops_(op::destroy, *this, nullptr);
+    }
+
+    /// Calls the handler with (success, ack); once.
+    void operator()() && { std::exchange(ops_, nullptr)(op::invoke, *this, nullptr); }
+
+private:
+    enum class op { invoke, relocate, destroy };
+    using ops_fn = void (*)(op, batched_completion&, batched_completion*);
+
+    template <class H>
+    static constexpr bool fits_inline = sizeof(H) <= 48 && alignof(H) <= alignof(std::max_align_t) &&
+                                        std::is_nothrow_move_constructible_v<H>;
+
+    template <class H>
+    static void inline_ops(op o, batched_completion& self, batched_completion* to) {
+        H* h = std::launder(reinterpret_cast<H*>(self.storage_));
+        switch (o) {
+        case op::invoke: {
+            H local(std::move(*h));
+            h->~H();
+            std::move(local)(error_code{}, self.ack_);
+            return;
+        }
+        case op::relocate:
+            ::new (static_cast<void*>(to->storage_)) H(std::move(*h));
+            h->~H();
+            return;
+        case op::destroy:
+            h->~H();
+            return;
+        }
+    }
+
+    template <class H>
+    static void heap_ops(op o, batched_completion& self, batched_completion* to) {
+        H* h = *std::launder(reinterpret_cast<H**>(self.storage_));
+        auto alloc = courier::detail::operation_allocator<H, H>(*h);
+        switch (o) {
+        case op::invoke: {
+            // Asio's rule: the operation's memory is freed before the upcall.
+            H local(std::move(*h));
+            courier::detail::destroy_with(alloc, h);
+            std::move(local)(error_code{}, self.ack_);
+            return;
+        }
+        case op::relocate:
+            ::new (static_cast<void*>(to->storage_)) H*(h);
+            return;
+        case op::destroy:
+            courier::detail::destroy_with(alloc, h);
+            return;
+        }
+    }
+
+    ops_fn ops_;
+    publish_ack ack_;
+    alignas(std::max_align_t) unsigned char storage_[48];
+};
+
+/// The completions waiting for the broker's flush job. `push` runs under the
+/// broker's lock; `run` only in the flush job, of which at most one is
+/// scheduled at a time.
+class completion_batch {
+public:
+    /// Queues a completion; true when the caller must post the flush job.
+    template <class Handler>
+    bool push(Handler&& h, publish_ack ack) {
+        pending_.emplace_back(std::forward<Handler>(h), ack);
+        return !std::exchange(scheduled_, true);
+    }
+
+    /// Runs up to `budget` completions, taking new ones under `mutex` as it
+    /// goes; true when some are left and the flush job must be posted again.
+    /// A throwing handler propagates; the flush job must then be posted again.
+    template <class Mutex>
+    bool run(Mutex& mutex, std::size_t budget) {
+        for (; budget != 0; --budget) {
+            if (next_ == running_.size() && !refill(mutex)) return false;
+            std::move(running_[next_++])();
+        }
+        return next_ != running_.size() || refill(mutex);
+    }
+
+private:
+    template <class Mutex>
+    bool refill(Mutex& mutex) {
+        running_.clear();
+        next_ = 0;
+        std::lock_guard lock(mutex);
+        if (pending_.empty()) {
+            // Both buffers keep their capacity, as the broker's queues do:
+            // giving a burst's buffer back costs page faults on the next.
+            scheduled_ = false;
+            return false;
+        }
+        running_.swap(pending_);
+        return true;
+    }
+
+    std::vector<batched_completion> pending_;  // under the broker's lock
+    bool scheduled_ = false;                   // under the broker's lock
+    std::vector<batched_completion> running_;  // the flush job's own
+    std::size_t next_ = 0;
+};
+
+}  // namespace courier::inproc::detail
+
+#endif
