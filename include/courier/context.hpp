@@ -7,6 +7,7 @@
 
 #include <courier/call_feedback.hpp>
 #include <courier/headers.hpp>
+#include <courier/detail/assign_if_set.hpp>
 #include <courier/trace_context.hpp>
 
 #include <chrono>
@@ -33,6 +34,25 @@ struct context {
     /// server's retry hint). Set by a retry layer for each attempt; null
     /// otherwise. Not sent on the wire.
     call_feedback* feedback = nullptr;
+
+    // Every layer and transport copies or moves the context of each call,
+    // and its strings and metadata are empty in most calls: skipping them
+    // avoids the library's out-of-line string paths (bench/instructions.sh:
+    // about 90 instructions less per retried call).
+    context() = default;
+    context(const context& o)
+        : deadline(o.deadline), trace(o.trace), attempt(o.attempt), feedback(o.feedback) {
+        detail::assign_if_set(correlation_id, o.correlation_id);
+        detail::assign_if_set(metadata, o.metadata);
+    }
+    context(context&& o) noexcept
+        : deadline(o.deadline), trace(std::move(o.trace)), attempt(o.attempt), feedback(o.feedback) {
+        detail::assign_if_set(correlation_id, std::move(o.correlation_id));
+        detail::assign_if_set(metadata, std::move(o.metadata));
+    }
+    context& operator=(const context&) = default;
+    context& operator=(context&&) noexcept = default;
+    ~context() = default;
 
     /// A context whose deadline is `timeout` from now.
     template <class Rep, class Period>

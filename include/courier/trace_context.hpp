@@ -3,6 +3,7 @@
 #ifndef COURIER_TRACE_CONTEXT_HPP
 #define COURIER_TRACE_CONTEXT_HPP
 
+#include <courier/detail/assign_if_set.hpp>
 #include <courier/detail/random.hpp>
 
 #include <array>
@@ -18,6 +19,18 @@ struct trace_context {
     std::array<std::uint8_t, 8> span_id{};
     std::uint8_t flags = 0;  ///< bit 0: sampled
     std::string tracestate;  ///< vendor data, carried through untouched
+
+    // Copied with every context: see context's copy constructor.
+    trace_context() = default;
+    trace_context(const trace_context& o) : trace_id(o.trace_id), span_id(o.span_id), flags(o.flags) {
+        detail::assign_if_set(tracestate, o.tracestate);
+    }
+    trace_context(trace_context&& o) noexcept : trace_id(o.trace_id), span_id(o.span_id), flags(o.flags) {
+        detail::assign_if_set(tracestate, std::move(o.tracestate));
+    }
+    trace_context& operator=(const trace_context&) = default;
+    trace_context& operator=(trace_context&&) noexcept = default;
+    ~trace_context() = default;
 
     /// False for the all-zero ids the specification declares invalid.
     bool valid() const noexcept { return !all_zero(trace_id) && !all_zero(span_id); }

@@ -168,6 +168,44 @@ TEST_CASE("the seed stack recovers from a transient outage", "[policy][stack]") 
     CHECK(s.calls == 3);
 }
 
+namespace {
+// A user-written service that completes with an lvalue response and takes
+// its handler by value: layers pass results on by rvalue reference and must
+// still accept it.
+struct lvalue_service {
+    using request_type = courier_test::request;
+    using response_type = std::string;
+    using executor_type = boost::asio::io_context::executor_type;
+    executor_type ex;
+    executor_type get_executor() const { return ex; }
+    template <class Token>
+    auto async_call(request_type req, courier::context, Token&& token) {
+        return boost::asio::async_initiate<Token, void(courier::error_code, std::string)>(
+            [this](auto handler, int v) {
+                boost::asio::post(ex, [handler = std::move(handler), v]() mutable {
+                    const std::string answer = "value " + std::to_string(v);
+                    handler(courier::error_code{}, answer);  // an lvalue, and const
+                });
+            },
+            token, req.value);
+    }
+};
+}  // namespace
+
+TEST_CASE("layers accept a service that completes with an lvalue", "[policy][stack]") {
+    boost::asio::io_context ioc;
+    auto svc = courier::stack(policy::timeout(1s), policy::retry(), policy::circuit_breaker(), policy::bulkhead(),
+                              policy::fallback([](const courier::error_code&) { return std::string("fallback"); }))
+                   .wrap(lvalue_service{ioc.get_executor()});
+    std::string got;
+    svc.async_call(courier_test::request{5}, courier::context{}, [&](courier::error_code ec, std::string v) {
+        CHECK_FALSE(ec);
+        got = std::move(v);
+    });
+    ioc.run();
+    CHECK(got == "value 5");
+}
+
 TEST_CASE("any_client erases the stack's type and keeps every call form", "[policy][any_client]") {
     scripted_service<> s;
     courier::any_client<courier_test::request, int> c(

@@ -84,6 +84,8 @@ void deliver(R&& r, Done& done) {
     if constexpr (is_result<std::remove_cvref_t<R>>::value) {
         if (r) done(error_code{}, Rep(std::move(*r)));
         else done(r.error() ? r.error() : error_code(error::internal), Rep{});
+    } else if constexpr (std::is_same_v<R, Rep> || std::is_same_v<R, Rep&&>) {
+        done(error_code{}, std::forward<R>(r));  // no copy when `done` takes Rep&&
     } else {
         done(error_code{}, Rep(std::forward<R>(r)));
     }

@@ -6,6 +6,7 @@
 
 #include <courier/context.hpp>
 #include <courier/error.hpp>
+#include <courier/detail/start_call.hpp>
 #include <courier/service.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -42,7 +43,20 @@ public:
     }
 
 protected:
+    /// Calls the wrapped service (directly when it is one of courier's).
+    template <class Handler>
+    void call_next(Handler&& handler, request_type&& req, context&& ctx) {
+        detail::start_call(svc_, std::forward<Handler>(handler), std::move(req), std::move(ctx));
+    }
+
     S svc_;
+
+private:
+    friend service_access;
+    template <class Handler>
+    void start_call(Handler&& handler, request_type&& req, context&& ctx) {
+        static_cast<Derived*>(this)->start(std::forward<Handler>(handler), std::move(req), std::move(ctx));
+    }
 };
 
 }  // namespace courier::detail

@@ -9,17 +9,33 @@
 
 #include <boost/asio/associator.hpp>
 
+#include <type_traits>
 #include <utility>
 
 namespace courier::detail {
 
-/// Invokes `(op->*Member)(args...)`. Op has a public member `handler`.
+/// An rvalue of `arg`: the argument itself when it is one, else a copy.
+/// Members take results by rvalue reference so layers pass them on without a
+/// move each; a service that completes with an lvalue still works.
+template <class T>
+T&& as_rvalue(T&& arg) noexcept
+    requires(!std::is_lvalue_reference_v<T>)
+{
+    return std::move(arg);
+}
+template <class T>
+std::decay_t<T> as_rvalue(T& arg) {
+    return arg;
+}
+
+/// Invokes `(op->*Member)(args...)` with every argument as an rvalue. Op has
+/// a public member `handler`.
 template <class Op, auto Member>
 struct op_handler {
     Op* op;
     template <class... Args>
     void operator()(Args&&... args) const {
-        (op->*Member)(std::forward<Args>(args)...);
+        (op->*Member)(as_rvalue(std::forward<Args>(args))...);
     }
 };
 

@@ -7,6 +7,7 @@
 #include <courier/codec/json.hpp>
 #include <courier/context.hpp>
 #include <courier/detail/operation.hpp>
+#include <courier/detail/start_call.hpp>
 #include <courier/inproc/detail/call_op.hpp>
 #include <courier/inproc/network.hpp>
 #include <courier/propagation.hpp>
@@ -61,14 +62,16 @@ public:
     auto async_call(Req req, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, Rep)>(
             [this](auto handler, Req&& req, context&& ctx) {
-                this->start(std::move(handler), std::move(req), std::move(ctx));
+                this->start_call(std::move(handler), std::move(req), std::move(ctx));
             },
             token, std::move(req), std::move(ctx));
     }
 
 private:
+    friend courier::detail::service_access;
+
     template <class Handler>
-    void start(Handler&& handler, Req&& req, context&& ctx) {
+    void start_call(Handler&& handler, Req&& req, context&& ctx) {
         auto ep = slot_->get();
         if (!ep) return courier::detail::post_completion(std::move(handler), ex_, error::unknown_endpoint, Rep{});
         auto ex = boost::asio::get_associated_executor(handler, ex_);

@@ -135,12 +135,12 @@ public:
 private:
     template <class Handler>
     void run(Handler&& handler, request_type&& req, context&& ctx) {
-        this->svc_.async_call(std::move(req), std::move(ctx),
-                        courier::detail::forward_to(std::move(handler),
-                                                    [core = core_.get()](auto&& h, error_code ec, response_type rep) {
+        this->call_next(courier::detail::forward_to(std::move(handler),
+                                                    [core = core_.get()](auto&& h, error_code ec, auto&& rep) {
                                                         core->leave();
-                                                        std::move(h)(ec, std::move(rep));
-                                                    }));
+                                                        std::move(h)(ec, std::forward<decltype(rep)>(rep));
+                                                    }),
+                        std::move(req), std::move(ctx));
     }
 
     template <class Handler>

@@ -43,7 +43,7 @@ enum class outcome {
 
 struct circuit_breaker_options {
     window_kind window = window_kind::count;
-    std::size_t window_size = 100;
+    std::size_t window_size = 100;  ///< at most 2^31
     /// Calls the window must hold before rates are judged.
     std::size_t minimum_calls = 100;
     /// Percent of failures that opens the breaker.
@@ -88,7 +88,7 @@ public:
 
     breaker_core(circuit_breaker_options o, Random r)
         : opts_(std::move(o)), random_(std::move(r)),
-          ring_(opts_.window == window_kind::count ? std::max<std::size_t>(1, opts_.window_size) : 0),
+          ring_(opts_.window == window_kind::count ? std::clamp<std::size_t>(opts_.window_size, 1, max_window) : 0),
           buckets_(opts_.window == window_kind::time ? std::max<std::size_t>(1, opts_.window_size) : 0),
           timed_(opts_.slow_call_rate_threshold < 100 || opts_.window == window_kind::time) {}
 
@@ -159,6 +159,8 @@ public:
     }
 
 private:
+    static constexpr std::size_t max_window = std::size_t{1} << 31;
+
     bool tripped(std::size_t calls, std::size_t failures, std::size_t slows) const noexcept {
         return 100.0 * failures >= opts_.failure_rate_threshold * calls ||
                (opts_.slow_call_rate_threshold < 100 && 100.0 * slows >= opts_.slow_call_rate_threshold * calls);
@@ -166,11 +168,15 @@ private:
 
     // Count window, lock-free: a ring of outcomes and running totals. Under
     // contention a total can be briefly off by the calls in flight, which a
-    // rate threshold tolerates; the success path is two atomic operations.
+    // rate threshold tolerates. The steady success path (a success replacing
+    // a success) is one atomic read-modify-write: the slot is only exchanged
+    // when its outcome changes, and every change adjusts the totals by what
+    // the exchange returned, so they never drift from the ring's contents.
     void record_count(bool fail, bool slow, std::size_t& calls, std::size_t& failures, std::size_t& slows) {
         const std::uint8_t v = static_cast<std::uint8_t>(1 | (fail ? 2 : 0) | (slow ? 4 : 0));
         const auto seq = seq_.fetch_add(1, std::memory_order_relaxed);
-        const auto old = ring_[seq % ring_.size()].exchange(v, std::memory_order_relaxed);
+        auto& slot = ring_[ring_index(seq)];
+        const auto old = slot.load(std::memory_order_relaxed) == v ? v : slot.exchange(v, std::memory_order_relaxed);
         const int df = ((v >> 1) & 1) - ((old >> 1) & 1);
         const int ds = ((v >> 2) & 1) - ((old >> 2) & 1);
         failures = df ? static_cast<std::size_t>(failures_.fetch_add(df, std::memory_order_relaxed) + df)
@@ -184,6 +190,15 @@ private:
         std::int64_t second = -1;
         std::size_t calls = 0, failures = 0, slows = 0;
     };
+
+    // seq mod ring size without a division (Lemire's fastmod on the low 32
+    // bits): a 64-bit divide is the slowest instruction of the success path.
+    // Once every 2^32 calls the position skips ahead; the totals stay exact.
+    std::size_t ring_index(std::uint64_t seq) const noexcept {
+        __extension__ using u128 = unsigned __int128;
+        const std::uint64_t low = ring_mod_ * static_cast<std::uint32_t>(seq);
+        return static_cast<std::size_t>((static_cast<u128>(low) * ring_.size()) >> 64);
+    }
 
     void record_time(bool fail, bool slow, std::size_t& calls, std::size_t& failures, std::size_t& slows) {
         std::lock_guard lock(mutex_);
@@ -271,6 +286,7 @@ private:
     Random random_;
     std::atomic<breaker_state> state_{breaker_state::closed};
     std::vector<std::atomic<std::uint8_t>> ring_;
+    std::uint64_t ring_mod_ = ring_.empty() ? 0 : ~std::uint64_t{0} / ring_.size() + 1;
     std::atomic<std::uint64_t> seq_{0};
     std::atomic<std::int64_t> failures_{0}, slows_{0};
     std::vector<bucket> buckets_;
@@ -347,15 +363,15 @@ private:
                                                     error_code(error::circuit_open), response_type{});
         }
         const auto started = core_->timed() ? clock::now() : typename clock::time_point{};
-        this->svc_.async_call(std::move(req), std::move(ctx),
-                        courier::detail::forward_to(std::move(handler), [core = core_.get(), started, probe](
-                                                                            auto&& h, error_code ec, response_type rep) {
+        this->call_next(courier::detail::forward_to(std::move(handler), [core = core_.get(), started, probe](
+                                                                            auto&& h, error_code ec, auto&& rep) {
                             const auto& o = core->options();
                             const auto result = o.classify ? o.classify(ec) : detail::default_classify(ec);
                             const bool slow = core->timed() && clock::now() - started >= o.slow_call_duration;
                             core->record(result, probe, slow);
-                            std::move(h)(ec, std::move(rep));
-                        }));
+                            std::move(h)(ec, std::forward<decltype(rep)>(rep));
+                        }),
+                        std::move(req), std::move(ctx));
     }
 
     std::shared_ptr<core_type> core_;

@@ -56,8 +56,7 @@ private:
     /// As the inner service, with failures replaced by the fallback's value.
     template <class Handler>
     void start(Handler&& handler, request_type&& req, context&& ctx) {
-        this->svc_.async_call(std::move(req), std::move(ctx),
-                        courier::detail::forward_to(std::move(handler), [this](auto&& h, error_code ec,
+        this->call_next(courier::detail::forward_to(std::move(handler), [this](auto&& h, error_code ec,
                                                                                  response_type rep) {
                             if (ec && ec != boost::asio::error::operation_aborted) {
                                 detail::notify(on_event_, {.kind = event_kind::fallback, .policy = "fallback",
@@ -69,7 +68,8 @@ private:
                                 courier::detail::deliver<response_type>(f_(ec), deliver);
                             }
                             std::move(h)(ec, std::move(rep));
-                        }));
+                        }),
+                        std::move(req), std::move(ctx));
     }
 
     F f_;

@@ -78,7 +78,7 @@ private:
     template <class Handler>
     void start(Handler&& handler, request_type&& req, context&& ctx) {
         if (!is_idempotent_v<request_type> && !opts_->hedge_non_idempotent)
-            return this->svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
+            return this->call_next(std::move(handler), std::move(req), std::move(ctx));
         auto o = std::make_shared<op<std::decay_t<decltype(handler)>>>(std::move(handler), this,
                                                                     std::move(req), std::move(ctx));
         o->begin(o);
@@ -121,11 +121,11 @@ private:
             c.attempt = i + 1;
             detail::notify(svc->opts_->on_event, {.kind = event_kind::attempt, .policy = "hedge", .attempt = c.attempt});
             request_type r = req;
-            svc->svc_.async_call(std::move(r), std::move(c),
-                                 boost::asio::bind_cancellation_slot(
-                                     signals[i].slot(), boost::asio::bind_executor(ex, [self](error_code ec, response_type rep) {
-                                         self->on_attempt(self, ec, std::move(rep));
-                                     })));
+            svc->call_next(boost::asio::bind_cancellation_slot(
+                               signals[i].slot(), boost::asio::bind_executor(ex, [self](error_code ec, response_type rep) {
+                                   self->on_attempt(self, ec, std::move(rep));
+                               })),
+                           std::move(r), std::move(c));
             if (started < limit()) {
                 timer.expires_after(svc->opts_->delay);
                 timer.async_wait(boost::asio::bind_executor(ex, [self](error_code ec) {

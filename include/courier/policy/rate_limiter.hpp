@@ -89,7 +89,7 @@ private:
     /// As the inner service; error::rate_limited (posted) without a token.
     template <class Handler>
     void start(Handler&& handler, request_type&& req, context&& ctx) {
-        if (bucket_->try_take()) return this->svc_.async_call(std::move(req), std::move(ctx), std::move(handler));
+        if (bucket_->try_take()) return this->call_next(std::move(handler), std::move(req), std::move(ctx));
         detail::notify(bucket_->opts.on_event,
                        {.kind = event_kind::rejected, .policy = "rate_limiter", .error = error::rate_limited});
         courier::detail::post_completion(std::move(handler), this->get_executor(), error_code(error::rate_limited),

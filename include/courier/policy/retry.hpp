@@ -162,6 +162,7 @@ private:
         typename clock::time_point started{};  // read only when someone observes
         bool cancelled = false;
         bool waiting = false;
+        bool cancellable = false;  // the caller has a cancellation slot
 
         auto executor() const { return boost::asio::get_associated_executor(handler, svc->get_executor()); }
 
@@ -172,11 +173,18 @@ private:
             if (svc->opts_->on_event)
                 svc->opts_->on_event({.kind = event_kind::attempt, .policy = "retry", .attempt = ctx.attempt});
             request_type r = req;  // kept: a retry re-sends it
-            svc->svc_.async_call(std::move(r), std::move(c),
-                                 boost::asio::bind_cancellation_slot(inner.slot(), courier::detail::op_handler<op, &op::on_inner>{this}));
+            using inner_handler = courier::detail::op_handler<op, &op::template on_inner<response_type>>;
+            // Only a caller's cancellation needs forwarding: no slot, no
+            // cancellation handler in the inner operation.
+            if (cancellable)
+                svc->call_next(boost::asio::bind_cancellation_slot(inner.slot(), inner_handler{this}), std::move(r),
+                               std::move(c));
+            else
+                svc->call_next(inner_handler{this}, std::move(r), std::move(c));
         }
 
-        void on_inner(error_code ec, response_type rep) {
+        template <class Rep>
+        void on_inner(error_code ec, Rep&& rep) {
             const auto& o = *svc->opts_;
             if (!ec && !svc->pred_(rep)) return complete(ec, std::move(rep));
             if (cancelled || ec == boost::asio::error::operation_aborted) return complete(ec, std::move(rep));
@@ -223,7 +231,8 @@ private:
             else inner.emit(t);
         }
 
-        void complete(error_code ec, response_type rep) {
+        template <class Rep>
+        void complete(error_code ec, Rep&& rep) {
             if (const auto& observe = svc->opts_->on_event)
                 observe({.kind = ec ? event_kind::failure : event_kind::success, .policy = "retry", .error = ec,
                          .attempt = ctx.attempt, .duration = clock::now() - started});
@@ -231,7 +240,7 @@ private:
             if (slot.is_connected()) slot.clear();
             auto h = std::move(handler);
             courier::detail::destroy_with(alloc, this);
-            std::move(h)(ec, std::move(rep));
+            std::move(h)(ec, std::forward<Rep>(rep));
         }
     };
 
@@ -244,7 +253,10 @@ private:
         o->ctx.attempt = 1;
         if (opts_->on_event) o->started = clock::now();
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
-        if (outer.is_connected()) outer.assign([o](boost::asio::cancellation_type t) { o->cancel(t); });
+        if (outer.is_connected()) {
+            o->cancellable = true;
+            outer.assign([o](boost::asio::cancellation_type t) { o->cancel(t); });
+        }
         o->attempt();
     }
 

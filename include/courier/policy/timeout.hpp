@@ -126,14 +126,15 @@ private:
             });
         }
 
-        void on_inner(error_code ec, response_type rep) {
+        template <class Rep>
+        void on_inner(error_code ec, Rep&& rep) {
             if (svc->queue_->remove(this)) refs.fetch_sub(1, std::memory_order_relaxed);  // not last: we hold one
             if (expired.load(std::memory_order_acquire) && ec) ec = error::timeout;
             auto slot = boost::asio::get_associated_cancellation_slot(handler);
             if (slot.is_connected()) slot.clear();
             auto h = std::move(handler);
             release();
-            std::move(h)(ec, std::move(rep));
+            std::move(h)(ec, std::forward<Rep>(rep));
         }
     };
 
@@ -154,8 +155,8 @@ private:
             outer.assign([o](boost::asio::cancellation_type t) { o->inner.emit(t); });
         o->at = *ctx.deadline;
         queue_->add(o, boost::asio::get_associated_executor(o->handler, this->get_executor()));
-        this->svc_.async_call(std::move(req), std::move(ctx),
-                        boost::asio::bind_cancellation_slot(o->inner.slot(), courier::detail::op_handler<op_t, &op_t::on_inner>{o}));
+        this->call_next(boost::asio::bind_cancellation_slot(o->inner.slot(), courier::detail::op_handler<op_t, &op_t::template on_inner<response_type>>{o}),
+                        std::move(req), std::move(ctx));
     }
 
     timeout_options opts_;

@@ -136,16 +136,19 @@ private:
         auto handler = std::move(handler_);
         auto work = std::move(work_);
         error_code ec = ec_;
-        Result result{};
-        if (rep_) {
-            if constexpr (std::is_same_v<Result, Rep>) {
-                result = std::move(*rep_);
-            } else if (!ec) {
-                result = codec_.template decode<Result>(rep_->payload, ec, nullptr);
-            }
-        }
+        Result result = take_result(ec);
         this->release();  // free our state before the upcall
         std::move(handler)(ec, std::move(result));
+    }
+
+    Result take_result(error_code& ec) {
+        if (!rep_) return Result{};
+        if constexpr (std::is_same_v<Result, Rep>) {
+            return std::move(*rep_);
+        } else {
+            if (ec) return Result{};
+            return codec_.template decode<Result>(rep_->payload, ec, nullptr);
+        }
     }
 
     void destroy() noexcept override { courier::detail::destroy_with(alloc_, this); }

@@ -129,7 +129,7 @@ private:
         if (!admit(call)) return;
         courier::detail::invoke_handler<Req, Rep>(
             handler_, std::move(call->request), call->ctx, this->executor, call->inner.slot(),
-            [call, self = std::move(self)](error_code ec, Rep rep) {
+            [call, self = std::move(self)](error_code ec, Rep&& rep) {
                 call->finish(ec, std::move(rep));
                 call->release();
             });
