@@ -72,6 +72,9 @@ struct subscribe_options {
 
 namespace detail {
 
+// Stands in for "no associated executor" in a compile-time test.
+struct no_executor {};
+
 struct entry {
     std::shared_ptr<const message> msg;
     unsigned deliveries = 0;
@@ -97,7 +100,7 @@ public:
     id_source() { reseed(); }
     // Not thread-safe: the broker calls it under its lock.
     void assign(std::string& id) {
-        id.append(text_, size);  // cheaper than assign into the empty string it gets
+        id.append(text_, size);  // into the empty id: cheaper than assign
         // The counter counts like an odometer over the alphabet; when it
         // wraps (after 2^42 ids) a new prefix keeps the ids unique.
         for (std::size_t i = size; i-- > prefix_len;) {
@@ -217,12 +220,12 @@ public:
     /// Thread safety: any thread; publishes to one topic keep their order.
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
-        return initiate_publish(topic, std::move(msg), std::move(ctx), std::forward<CompletionToken>(token));
+        return initiate_publish(topic, std::move(msg), std::forward<CompletionToken>(token), std::move(ctx));
     }
     template <class CompletionToken = boost::asio::deferred_t>
         requires(!std::same_as<std::remove_cvref_t<CompletionToken>, context>)
     auto async_publish(std::string_view topic, message msg, CompletionToken&& token = {}) {
-        return initiate_publish(topic, std::move(msg), context{}, std::forward<CompletionToken>(token));
+        return initiate_publish(topic, std::move(msg), std::forward<CompletionToken>(token));
     }
     /// Blocking forms (fail with error::would_deadlock on the broker's thread).
     publish_ack publish(std::string_view topic, message msg, context ctx, error_code& ec) {
@@ -316,15 +319,17 @@ public:
 private:
     struct impl;
 
-    // Both forms of async_publish; by reference, so the message is moved
-    // once, into the broker.
-    template <class CompletionToken>
-    auto initiate_publish(std::string_view topic, message&& msg, context&& ctx, CompletionToken&& token) {
+    // Both forms of async_publish, with and without a context (then none is
+    // made); by reference, so the message is moved once, into the broker.
+    template <class CompletionToken, class... Context>
+    auto initiate_publish(std::string_view topic, message&& msg, CompletionToken&& token, Context&&... ctx) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [impl = impl_.get(), topic = std::string(topic)](auto&& handler, message&& msg, context&& ctx) {
-                impl->publish(topic, std::move(msg), ctx, std::forward<decltype(handler)>(handler));
+            [impl = impl_.get(), topic = std::string(topic)](auto&& handler, message&& msg, auto&&... ctx) {
+                const context* c = nullptr;
+                ((c = &ctx), ...);
+                impl->publish(topic, std::move(msg), c, std::forward<decltype(handler)>(handler));
             },
-            token, std::move(msg), std::move(ctx));
+            token, std::move(msg), std::move(ctx)...);
     }
 
     template <class Handler>
@@ -446,9 +451,9 @@ private:
         }
 
         template <class Handler>
-        void publish(const std::string& topic, message&& msg, const context& ctx, Handler&& handler) {
-            if (ctx.trace.valid() || !ctx.correlation_id.empty() || !ctx.metadata.empty())
-                inject(ctx, msg, {.deadline = false});
+        void publish(const std::string& topic, message&& msg, const context* ctx, Handler&& handler) {
+            if (ctx && (ctx->trace.valid() || !ctx->correlation_id.empty() || !ctx->metadata.empty()))
+                inject(*ctx, msg, {.deadline = false});
             if (msg.timestamp == std::chrono::system_clock::time_point{}) msg.timestamp = detail::coarse_now();
             std::unique_lock lock(mutex);
             if (closed) {
@@ -461,16 +466,21 @@ private:
                 const std::size_t routed = t.groups.empty() ? 0 : enqueue(t, share(std::move(msg)));
                 return complete(lock, std::forward<Handler>(handler), publish_ack{routed, 0});
             }
-            wait_for_room(t, topic, share(std::move(msg)), ctx, std::forward<Handler>(handler));
+            wait_for_room(t, topic, share(std::move(msg)), ctx ? ctx->deadline : std::nullopt,
+                          std::forward<Handler>(handler));
         }
 
         // Completes a publish that succeeded at once: in the next flush job
         // when the handler runs on the broker's executor, else posted alone.
         template <class Handler>
         void complete(std::unique_lock<courier::detail::spinlock>& lock, Handler&& handler, publish_ack ack) {
-            using handler_executor = boost::asio::associated_executor_t<std::decay_t<Handler>, executor_type>;
-            if constexpr (std::is_same_v<handler_executor, executor_type>) {
-                if (boost::asio::get_associated_executor(handler, ex) == ex) {
+            using H = std::decay_t<Handler>;
+            // A handler without an executor of its own runs on the broker's:
+            // no need to copy and compare executors to know.
+            constexpr bool own_executor =
+                !std::is_same_v<boost::asio::associated_executor_t<H, detail::no_executor>, detail::no_executor>;
+            if constexpr (std::is_same_v<boost::asio::associated_executor_t<H, executor_type>, executor_type>) {
+                if (!own_executor || boost::asio::get_associated_executor(handler, ex) == ex) {
                     const bool post = completions.push(std::forward<Handler>(handler), ack);
                     lock.unlock();
                     if (post) post_flush();
@@ -500,7 +510,8 @@ private:
         // waiter completes once, by room, deadline, cancellation or close.
         template <class Handler>
         void wait_for_room(detail::topic_state& t, const std::string& topic,
-                           std::shared_ptr<const message> msg, const context& ctx, Handler handler) {
+                           std::shared_ptr<const message> msg, std::optional<context::clock::time_point> deadline,
+                           Handler handler) {
             struct state {
                 std::mutex m;
                 std::optional<Handler> handler;
@@ -549,8 +560,8 @@ private:
                 }
                 finish(ec, {});
             };
-            if (ctx.deadline) {
-                st->timer = std::make_unique<boost::asio::steady_timer>(ex, *ctx.deadline);
+            if (deadline) {
+                st->timer = std::make_unique<boost::asio::steady_timer>(ex, *deadline);
                 st->timer->async_wait([drop](error_code ec) {
                     if (!ec) drop(error::timeout);
                 });
@@ -577,24 +588,29 @@ private:
             if (closed) return;
             while (!g.ready.empty()) {
                 if (!g.receivers.empty()) {
-                    auto r = std::move(g.receivers.front());
-                    g.receivers.pop_front();
-                    auto e = std::move(g.ready.front());
-                    g.ready.pop_front();
-                    ++e.deliveries;
-                    ++g.in_flight;
-                    r->deliver({}, std::move(e));
+                    hand_to_receiver(g);
                     continue;
                 }
                 auto* c = pick_consumer(g);
                 if (!c) return;
-                auto e = std::move(g.ready.front());
-                g.ready.pop_front();
                 ++g.in_flight;
                 ++c->in_flight;
-                c->assigned.push_back(std::move(e));
+                c->assigned.push_back(std::move(g.ready.front()));
+                g.ready.pop_front();
                 schedule(c);
+                // A sole member just filled up: nobody else can take more.
+                if (g.consumers.size() == 1 && c->in_flight >= c->prefetch && g.receivers.empty()) return;
             }
+        }
+
+        void hand_to_receiver(detail::group_state& g) {
+            auto r = std::move(g.receivers.front());
+            g.receivers.pop_front();
+            auto e = std::move(g.ready.front());
+            g.ready.pop_front();
+            ++e.deliveries;
+            ++g.in_flight;
+            r->deliver({}, std::move(e));
         }
 
         detail::consumer_state* pick_consumer(detail::group_state& g) {
@@ -645,13 +661,14 @@ private:
                     auto* j = courier::detail::allocate_op<job>(job_allocator(), this->shared_from_this(), c,
                                                                 std::move(e));
                     lock.unlock();
-                    j->ctx = context_of(j->e);
+                    set_context(j->ctx, j->e);
                     c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j);
                     lock.lock();
                     continue;
                 }
                 lock.unlock();
-                context ctx = context_of(e);
+                context ctx;
+                set_context(ctx, e);
                 settlement outcome = settlement::ack;
                 c->handler->run(*e.msg, ctx, c->ex, &store_settlement, &outcome);
                 lock.lock();
@@ -672,11 +689,10 @@ private:
 
         // The context the publisher injected; extracting costs nothing when
         // it injected none. Redeliveries count up, as retries do.
-        static context context_of(const detail::entry& e) {
+        static void set_context(context& ctx, const detail::entry& e) {
             const message& m = *e.msg;
-            context ctx = m.headers.empty() && m.correlation_id.empty() ? context{} : extract(m);
+            if (!m.headers.empty() || !m.correlation_id.empty()) ctx = extract(m);
             ctx.attempt = e.deliveries;
-            return ctx;
         }
 
         static void store_settlement(void* out, settlement s) { *static_cast<settlement*>(out) = s; }
@@ -852,7 +868,8 @@ private:
             done = true;
             delivery d;
             if (!ec) {
-                auto ctx = impl::context_of(e);
+                context ctx;
+                impl::set_context(ctx, e);
                 auto msg = e.msg;
                 unsigned attempt = e.deliveries;
                 d = delivery(std::make_shared<pull_sink>(owner, group, std::move(e)), 0, std::move(msg),

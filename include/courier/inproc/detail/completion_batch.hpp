@@ -10,6 +10,7 @@
 #include <courier/broker.hpp>
 #include <courier/detail/operation.hpp>
 #include <courier/error.hpp>
+#include <courier/inproc/detail/ring.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -17,7 +18,6 @@
 #include <new>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace courier::inproc::detail {
 
@@ -62,9 +62,12 @@ private:
         H* h = std::launder(reinterpret_cast<H*>(self.storage_));
         switch (o) {
         case op::invoke: {
+            // Copies first: the handler may queue completions, which can
+            // move this one's storage.
             H local(std::move(*h));
+            const publish_ack ack = self.ack_;
             h->~H();
-            std::move(local)(error_code{}, self.ack_);
+            std::move(local)(error_code{}, ack);
             return;
         }
         case op::relocate:
@@ -85,8 +88,9 @@ private:
         case op::invoke: {
             // Asio's rule: the operation's memory is freed before the upcall.
             H local(std::move(*h));
+            const publish_ack ack = self.ack_;
             courier::detail::destroy_with(alloc, h);
-            std::move(local)(error_code{}, self.ack_);
+            std::move(local)(error_code{}, ack);
             return;
         }
         case op::relocate:
@@ -111,6 +115,13 @@ public:
     /// Queues a completion; true when the caller must post the flush job.
     template <class Handler>
     bool push(Handler&& h, publish_ack ack) {
+        // Published from a completion this batch is running (a publisher
+        // that publishes the next message when the last one completed):
+        // the running job takes it in turn, without locking to find it.
+        if (running_here == this) {
+            running_.emplace_back(std::forward<Handler>(h), ack);
+            return false;
+        }
         pending_.emplace_back(std::forward<Handler>(h), ack);
         return !std::exchange(scheduled_, true);
     }
@@ -120,22 +131,29 @@ public:
     /// A throwing handler propagates; the flush job must then be posted again.
     template <class Mutex>
     bool run(Mutex& mutex, std::size_t budget) {
+        struct mark {
+            completion_batch* previous;
+            explicit mark(completion_batch* b) : previous(std::exchange(running_here, b)) {}
+            ~mark() { running_here = previous; }
+        } m(this);
         for (; budget != 0; --budget) {
-            if (next_ == running_.size() && !refill(mutex)) return false;
-            std::move(running_[next_++])();
+            if (running_.empty() && !refill(mutex)) return false;
+            // Run in place, then dropped even if it throws: a completion
+            // queued meanwhile may have moved the ring, not the emptied front.
+            struct pop {
+                ring<batched_completion>& r;
+                ~pop() { r.pop_front(); }
+            } p{running_};
+            std::move(running_.front())();
         }
-        return next_ != running_.size() || refill(mutex);
+        return !running_.empty() || refill(mutex);
     }
 
 private:
     template <class Mutex>
     bool refill(Mutex& mutex) {
-        running_.clear();
-        next_ = 0;
         std::lock_guard lock(mutex);
         if (pending_.empty()) {
-            // Both buffers keep their capacity, as the broker's queues do:
-            // giving a burst's buffer back costs page faults on the next.
             scheduled_ = false;
             return false;
         }
@@ -143,10 +161,12 @@ private:
         return true;
     }
 
-    std::vector<batched_completion> pending_;  // under the broker's lock
-    bool scheduled_ = false;                   // under the broker's lock
-    std::vector<batched_completion> running_;  // the flush job's own
-    std::size_t next_ = 0;
+    // Both keep their capacity, as the broker's queues do: giving a burst's
+    // buffer back would cost page faults on the next one.
+    ring<batched_completion> pending_;  // under the broker's lock
+    bool scheduled_ = false;            // under the broker's lock
+    ring<batched_completion> running_;  // the flush job's own
+    static inline thread_local completion_batch* running_here = nullptr;
 };
 
 }  // namespace courier::inproc::detail

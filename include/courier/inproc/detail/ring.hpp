@@ -30,11 +30,14 @@ public:
     T& front() noexcept { return data_[head_]; }
     T& back() noexcept { return data_[(head_ + size_ - 1) & (capacity_ - 1)]; }
 
-    void push_back(T&& v) {
+    template <class... Args>
+    T& emplace_back(Args&&... args) {
         if (size_ == capacity_) grow();
-        ::new (static_cast<void*>(data_ + ((head_ + size_) & (capacity_ - 1)))) T(std::move(v));
+        T* p = ::new (static_cast<void*>(data_ + ((head_ + size_) & (capacity_ - 1)))) T(std::forward<Args>(args)...);
         ++size_;
+        return *p;
     }
+    void push_back(T&& v) { emplace_back(std::move(v)); }
     void push_front(T&& v) {
         if (size_ == capacity_) grow();
         const std::size_t at = (head_ + capacity_ - 1) & (capacity_ - 1);
@@ -53,6 +56,12 @@ public:
     }
     void clear() noexcept {
         while (!empty()) pop_front();
+    }
+    void swap(ring& o) noexcept {
+        std::swap(data_, o.data_);
+        std::swap(capacity_, o.capacity_);
+        std::swap(head_, o.head_);
+        std::swap(size_, o.size_);
     }
 
 private:
