@@ -481,7 +481,7 @@ private:
                 !std::is_same_v<boost::asio::associated_executor_t<H, detail::no_executor>, detail::no_executor>;
             if constexpr (std::is_same_v<boost::asio::associated_executor_t<H, executor_type>, executor_type>) {
                 if (!own_executor || boost::asio::get_associated_executor(handler, ex) == ex) {
-                    const bool post = completions.push(std::forward<Handler>(handler), ack);
+                    const bool post = completions.push(std::forward<Handler>(handler), ack.routed);
                     lock.unlock();
                     if (post) post_flush();
                     return;
@@ -603,7 +603,8 @@ private:
             }
         }
 
-        void hand_to_receiver(detail::group_state& g) {
+        // Out of line: pull receivers are rare, and pump runs for every message.
+        [[gnu::noinline]] void hand_to_receiver(detail::group_state& g) {
             auto r = std::move(g.receivers.front());
             g.receivers.pop_front();
             auto e = std::move(g.ready.front());
@@ -691,9 +692,10 @@ private:
         // it injected none. Redeliveries count up, as retries do.
         static void set_context(context& ctx, const detail::entry& e) {
             const message& m = *e.msg;
-            if (!m.headers.empty() || !m.correlation_id.empty()) ctx = extract(m);
+            if (!m.headers.empty() || !m.correlation_id.empty()) extract_into(ctx, m);
             ctx.attempt = e.deliveries;
         }
+        [[gnu::noinline]] static void extract_into(context& ctx, const message& m) { ctx = extract(m); }
 
         static void store_settlement(void* out, settlement s) { *static_cast<settlement*>(out) = s; }
 
@@ -730,20 +732,26 @@ private:
 
         // Applies a settlement; the lock is held. Completions to run after
         // unlocking go to `later`.
-        void settle_locked(detail::group_state& g, detail::entry e, settlement s,
+        // An acked entry stays with the caller (and is freed with it).
+        void settle_locked(detail::group_state& g, detail::entry&& e, settlement s,
                            std::vector<std::function<void()>>& later) {
             --g.in_flight;
+            if (s != settlement::ack) requeue(g, std::move(e), s);
+            pump(g);
+            if (!g.owner->waiters.empty()) admit_waiters(*g.owner, later);
+        }
+
+        // A nack or reject: redelivery after the backoff, or the dead letters.
+        [[gnu::noinline]] void requeue(detail::group_state& g, detail::entry&& e, settlement s) {
             if (s == settlement::nack && e.deliveries < opts.max_deliveries) {
                 auto delay = opts.redelivery_delay;
                 for (unsigned i = 1; i < e.deliveries && delay < opts.max_redelivery_delay; ++i) delay *= 2;
                 delay = std::min(delay, opts.max_redelivery_delay);
                 if (delay.count() == 0) g.ready.push_back(std::move(e));
                 else schedule_redelivery(g, std::chrono::steady_clock::now() + delay, std::move(e));
-            } else if (s != settlement::ack) {
+            } else {
                 dead_letter(g, std::move(e));
             }
-            pump(g);
-            if (!g.owner->waiters.empty()) admit_waiters(*g.owner, later);
         }
 
         void dead_letter(detail::group_state& g, detail::entry e) {

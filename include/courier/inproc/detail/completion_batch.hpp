@@ -21,12 +21,13 @@
 
 namespace courier::inproc::detail {
 
-/// One successful publish's completion: the handler, inline when small
-/// (no allocation), otherwise in memory from its associated allocator.
+/// One successful publish's completion (ack {routed, 0}): the handler,
+/// inline when small (no allocation), otherwise in memory from its
+/// associated allocator.
 class batched_completion {
 public:
     template <class Handler>
-    batched_completion(Handler&& h, publish_ack ack) : ack_(ack) {
+    batched_completion(Handler&& h, std::size_t routed) : routed_(routed) {
         using H = std::decay_t<Handler>;
         if constexpr (fits_inline<H>) {
             ::new (static_cast<void*>(storage_)) H(std::forward<Handler>(h));
@@ -38,7 +39,7 @@ public:
             ops_ = &heap_ops<H>;
         }
     }
-    batched_completion(batched_completion&& o) noexcept : ops_(std::exchange(o.ops_, nullptr)), ack_(o.ack_) {
+    batched_completion(batched_completion&& o) noexcept : ops_(std::exchange(o.ops_, nullptr)), routed_(o.routed_) {
         if (ops_) ops_(op::relocate, o, this);
     }
     batched_completion& operator=(batched_completion&&) = delete;
@@ -46,15 +47,16 @@ public:
         if (ops_) ops_(op::destroy, *this, nullptr);
     }
 
-    /// Calls the handler with (success, ack); once.
+    /// Calls the handler with (success, {routed, 0}); once.
     void operator()() && { std::exchange(ops_, nullptr)(op::invoke, *this, nullptr); }
 
 private:
+    static constexpr std::size_t inline_size = 32;
     enum class op { invoke, relocate, destroy };
     using ops_fn = void (*)(op, batched_completion&, batched_completion*);
 
     template <class H>
-    static constexpr bool fits_inline = sizeof(H) <= 48 && alignof(H) <= alignof(std::max_align_t) &&
+    static constexpr bool fits_inline = sizeof(H) <= inline_size && alignof(H) <= alignof(std::max_align_t) &&
                                         std::is_nothrow_move_constructible_v<H>;
 
     template <class H>
@@ -65,7 +67,7 @@ private:
             // Copies first: the handler may queue completions, which can
             // move this one's storage.
             H local(std::move(*h));
-            const publish_ack ack = self.ack_;
+            const publish_ack ack{self.routed_, 0};
             h->~H();
             std::move(local)(error_code{}, ack);
             return;
@@ -88,7 +90,7 @@ private:
         case op::invoke: {
             // Asio's rule: the operation's memory is freed before the upcall.
             H local(std::move(*h));
-            const publish_ack ack = self.ack_;
+            const publish_ack ack{self.routed_, 0};
             courier::detail::destroy_with(alloc, h);
             std::move(local)(error_code{}, ack);
             return;
@@ -102,9 +104,11 @@ private:
         }
     }
 
+    // 48 bytes in all: a burst keeps one per publish, so size is memory
+    // traffic. Lambdas capturing a few references fit.
     ops_fn ops_;
-    publish_ack ack_;
-    alignas(std::max_align_t) unsigned char storage_[48];
+    std::size_t routed_;
+    alignas(std::max_align_t) unsigned char storage_[inline_size];
 };
 
 /// The completions waiting for the broker's flush job. `push` runs under the
@@ -114,15 +118,15 @@ class completion_batch {
 public:
     /// Queues a completion; true when the caller must post the flush job.
     template <class Handler>
-    bool push(Handler&& h, publish_ack ack) {
+    bool push(Handler&& h, std::size_t routed) {
         // Published from a completion this batch is running (a publisher
         // that publishes the next message when the last one completed):
         // the running job takes it in turn, without locking to find it.
         if (running_here == this) {
-            running_.emplace_back(std::forward<Handler>(h), ack);
+            running_.emplace_back(std::forward<Handler>(h), routed);
             return false;
         }
-        pending_.emplace_back(std::forward<Handler>(h), ack);
+        pending_.emplace_back(std::forward<Handler>(h), routed);
         return !std::exchange(scheduled_, true);
     }
 
@@ -158,6 +162,9 @@ private:
             return false;
         }
         running_.swap(pending_);
+        // The next burst fills the other buffer: grown now, while it is
+        // empty, it need not move its elements as it grows then.
+        if (pending_.capacity() < running_.capacity()) pending_.reserve(running_.capacity());
         return true;
     }
 

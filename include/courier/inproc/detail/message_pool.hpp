@@ -21,8 +21,10 @@ namespace courier::inproc::detail {
 
 class message_pool {
 public:
-    // Room for a message and the control block allocate_shared puts with it.
-    static constexpr std::size_t block_size = sizeof(message) + 64;
+    // Room for a message and the control block allocate_shared puts before
+    // it (vtable, two counts, the allocator). A larger control block, in
+    // some other standard library, would come from the heap instead.
+    static constexpr std::size_t block_size = sizeof(message) + 4 * sizeof(void*);
 
     /// Created with new; `close()` instead of delete.
     explicit message_pool(std::size_t retain) : retain_(retain) {}

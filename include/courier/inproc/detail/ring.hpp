@@ -26,6 +26,7 @@ public:
 
     bool empty() const noexcept { return size_ == 0; }
     std::size_t size() const noexcept { return size_; }
+    std::size_t capacity() const noexcept { return capacity_; }
 
     T& front() noexcept { return data_[head_]; }
     T& back() noexcept { return data_[(head_ + size_ - 1) & (capacity_ - 1)]; }
@@ -64,10 +65,18 @@ public:
         std::swap(size_, o.size_);
     }
 
+    /// Makes room for `n` elements (rounded up to a power of two).
+    void reserve(std::size_t n) {
+        if (capacity_ >= n) return;
+        std::size_t cap = 16;
+        while (cap < n) cap *= 2;
+        grow(cap);
+    }
+
 private:
     // Capacity stays a power of two so wrapping is a mask, not a division.
-    void grow() {
-        const std::size_t cap = capacity_ ? capacity_ * 2 : 16;
+    void grow() { grow(capacity_ ? capacity_ * 2 : 16); }
+    void grow(std::size_t cap) {
         T* fresh = static_cast<T*>(::operator new(cap * sizeof(T)));
         for (std::size_t i = 0; i < size_; ++i) {
             T& from = data_[(head_ + i) & (capacity_ - 1)];
