@@ -18,8 +18,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -993,4 +995,152 @@ TEST_CASE("four publisher threads and three competing consumers on four threads 
         CHECK_FALSE(st.overlapped);
     }
     CHECK(b.depth("t", "g") == 0);
+}
+
+// --- batched publish completions and message memory -----------------------------
+
+TEST_CASE("publish completions never run inside async_publish, even when a completion publishes again",
+          "[inproc][broker]") {
+    asio::io_context ioc;
+    broker b(ioc.get_executor());
+    auto s = b.subscribe("t", "g", [](const message&, context&) {});
+    constexpr int n = 200;  // more than one flush turn (broker_options::batch)
+    int completed = 0;
+    bool inside_publish = false;
+    bool ran_inline = false;
+    std::function<void()> next = [&] {
+        inside_publish = true;
+        b.async_publish("t", text(std::to_string(completed)), [&](error_code ec, courier::publish_ack ack) {
+            ran_inline |= inside_publish;
+            CHECK_FALSE(ec);
+            CHECK(ack.routed == 1);
+            if (++completed < n) next();
+        });
+        inside_publish = false;
+    };
+    next();
+    CHECK(completed == 0);
+    REQUIRE(run_until(ioc, [&] { return completed == n; }));
+    CHECK_FALSE(ran_inline);
+}
+
+TEST_CASE("a publish completion runs on its handler's associated executor", "[inproc][broker]") {
+    asio::io_context ioc;
+    broker b(ioc.get_executor());
+    auto strand = asio::make_strand(ioc);
+    constexpr int n = 100;
+    int on_strand = 0, plain = 0, done = 0;
+    for (int i = 0; i < n; ++i) {
+        // Alternating, so batched completions and posted ones interleave.
+        b.async_publish("t", text("s"), asio::bind_executor(strand, [&](error_code ec, courier::publish_ack) {
+                            CHECK_FALSE(ec);
+                            if (strand.running_in_this_thread()) ++on_strand;
+                            ++done;
+                        }));
+        b.async_publish("t", text("p"), [&](error_code ec, courier::publish_ack) {
+            CHECK_FALSE(ec);
+            if (!strand.running_in_this_thread()) ++plain;
+            ++done;
+        });
+    }
+    CHECK(done == 0);
+    REQUIRE(run_until(ioc, [&] { return done == 2 * n; }));
+    CHECK(on_strand == n);
+    CHECK(plain == n);
+}
+
+TEST_CASE("a large publish handler completes, and a throwing one loses none of the others", "[inproc][broker]") {
+    asio::io_context ioc;
+    broker b(ioc.get_executor());
+    std::array<char, 256> big{};  // too large to be stored inline in the batch
+    big[0] = 'x';
+    int completed = 0;
+    b.async_publish("t", text("big"), [&, big](error_code ec, courier::publish_ack) {
+        CHECK_FALSE(ec);
+        CHECK(big[0] == 'x');
+        ++completed;
+    });
+    b.async_publish("t", text("throws"), [](error_code, courier::publish_ack) { throw std::runtime_error("boom"); });
+    for (int i = 0; i < 10; ++i)
+        b.async_publish("t", text("after"), [&](error_code ec, courier::publish_ack) {
+            CHECK_FALSE(ec);
+            ++completed;
+        });
+    CHECK_THROWS_AS(run_until(ioc, [&] { return completed == 11; }), std::runtime_error);
+    REQUIRE(run_until(ioc, [&] { return completed == 11; }));
+}
+
+TEST_CASE("message ids of a broker are unique", "[inproc][broker]") {
+    asio::io_context ioc;
+    broker b(ioc.get_executor());
+    std::set<std::string> ids;
+    std::size_t got = 0;
+    auto s = b.subscribe("t", "g", [&](const message& m, context&) {
+        ++got;
+        ids.insert(m.id);
+        CHECK(m.id.size() == 15);
+    });
+    constexpr std::size_t n = 5000;
+    for (std::size_t i = 0; i < n; ++i) b.async_publish("t", text("x"), [](error_code, courier::publish_ack) {});
+    REQUIRE(run_until(ioc, [&] { return got == n; }));
+    CHECK(ids.size() == n);
+}
+
+TEST_CASE("a pulled message outlives its broker", "[inproc][broker]") {
+    asio::io_context ioc;
+    receive_result r;
+    {
+        broker b(ioc.get_executor());
+        b.declare("t", "g");
+        publish_result p;
+        publish(b, "t", "kept", p);
+        REQUIRE(run_until(ioc, [&] { return p.done(); }));
+        receive(b, ioc, r);
+        REQUIRE(r.d.pending());
+        r.d.ack();
+    }
+    run_ready(ioc);
+    CHECK(r.d.message().payload == "kept");  // the message's memory is still the delivery's
+}
+
+TEST_CASE("messages published and consumed on several threads are all delivered once", "[inproc][broker][threads]") {
+    // Blocks of messages are freed on the consumers' threads and reused by
+    // the publishers': the pool's thread caches under contention.
+    constexpr int publishers = 3;
+    constexpr int per_publisher = 2000;
+    asio::io_context ioc;
+    broker b(ioc.get_executor());
+    std::mutex mutex;
+    std::set<std::string> seen;
+    std::atomic<int> count{0};
+    std::promise<void> all;
+    std::vector<courier::subscription> subs;
+    for (int i = 0; i < 2; ++i)
+        subs.push_back(b.subscribe(
+            "t", "g",
+            [&](const message& m, context&) {
+                {
+                    std::lock_guard lock(mutex);
+                    seen.insert(m.payload);
+                }
+                if (++count == publishers * per_publisher) all.set_value();
+            },
+            {}, asio::make_strand(ioc)));
+    courier_test::io_threads runners(ioc, 2);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < publishers; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < per_publisher; ++i)
+                b.async_publish("t", text(std::to_string(t) + ":" + std::to_string(i)),
+                                [&](error_code ec, courier::publish_ack) {
+                                    if (ec) ++failures;
+                                });
+        });
+    for (auto& th : threads) th.join();
+    REQUIRE(all.get_future().wait_for(60s) == std::future_status::ready);
+    b.shutdown();
+    runners.join();
+    CHECK(failures == 0);
+    CHECK(seen.size() == static_cast<std::size_t>(publishers * per_publisher));
 }
