@@ -43,6 +43,17 @@ public:
     void release() noexcept {
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
     }
+    /// The server side's last word: the outcome, then its reference. An
+    /// unshared call may be freed inside finish (the completion can run at
+    /// once), so whether to release is read first.
+    void finish_server(error_code ec, Rep&& rep) {
+        const bool shared = shared_;
+        finish(ec, std::move(rep));
+        if (shared) release();
+    }
+    /// The server side drops a call it will not finish (one already decided,
+    /// which only cancellation does, so the call is shared).
+    void release_server() noexcept { release(); }
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     /// Whether the outcome is already decided (completed or cancelled).
     bool decided() const noexcept { return decided_.load(std::memory_order_acquire); }
@@ -52,11 +63,27 @@ protected:
     virtual ~pending_call() = default;
     virtual void destroy() noexcept = 0;
     /// The first caller wins the right to complete.
-    bool decide() noexcept { return !decided_.exchange(true, std::memory_order_acq_rel); }
+    bool decide() noexcept {
+        if (shared_) return !decided_.exchange(true, std::memory_order_acq_rel);
+        if (decided_.load(std::memory_order_relaxed)) return false;
+        decided_.store(true, std::memory_order_release);
+        return true;
+    }
+
+    /// Makes the server side a counted owner; before the server sees the
+    /// call. Only a cancellable call needs it: otherwise the server's finish
+    /// alone decides the call and the server never touches it afterwards,
+    /// so the caller side owns it alone and no atomic read-modify-write is
+    /// needed on the way (three fewer per call).
+    void share_with_server() noexcept {
+        shared_ = true;
+        refs_.store(2, std::memory_order_relaxed);
+    }
 
 private:
-    std::atomic<int> refs_{2};  // caller side + server side
+    std::atomic<int> refs_{1};  // the caller side, plus the server side once shared
     std::atomic<bool> decided_{false};
+    bool shared_ = false;
 };
 
 /// The caller's side. `Result` is what the user's handler receives; when it
@@ -87,6 +114,7 @@ public:
     void arm_cancellation(const std::shared_ptr<Server>& server) {
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (!slot.is_connected()) return;
+        this->share_with_server();
         slot.assign([this, server](boost::asio::cancellation_type type) {
             using ct = boost::asio::cancellation_type;
             if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;

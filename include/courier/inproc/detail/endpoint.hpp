@@ -98,8 +98,7 @@ private:
         job(job&& o) noexcept : self(std::move(o.self)), call(std::exchange(o.call, nullptr)) {}
         ~job() {
             if (call) {
-                call->finish(error::endpoint_closed, {});
-                call->release();
+                call->finish_server(error::endpoint_closed, {});
             }
         }
     };
@@ -113,12 +112,11 @@ private:
     template <class Call>
     bool admit(Call* call) {
         if (call->decided()) {  // cancelled while queued: don't start the work
-            call->release();
+            call->release_server();
             return false;
         }
         if (call->ctx.expired()) {
-            call->finish(error::timeout, {});
-            call->release();
+            call->finish_server(error::timeout, {});
             return false;
         }
         return true;
@@ -130,8 +128,7 @@ private:
         courier::detail::invoke_handler<Req, Rep>(
             handler_, std::move(call->request), call->ctx, this->executor, call->inner.slot(),
             [call, self = std::move(self)](error_code ec, Rep&& rep) {
-                call->finish(ec, std::move(rep));
-                call->release();
+                call->finish_server(ec, std::move(rep));
             });
     }
 
@@ -143,8 +140,7 @@ private:
         error_code ec;
         Req req = codec_.template decode<Req>(call->request.payload, ec, nullptr);
         if (ec) {
-            call->finish(ec, {});
-            call->release();
+            call->finish_server(ec, {});
             return;
         }
         courier::detail::invoke_handler<Req, Rep>(
@@ -156,8 +152,7 @@ private:
                     out.content_type = self->codec_.content_type();
                     out.correlation_id = call->ctx.correlation_id;
                 }
-                call->finish(ec, std::move(out));
-                call->release();
+                call->finish_server(ec, std::move(out));
             });
     }
 
