@@ -1144,3 +1144,22 @@ TEST_CASE("messages published and consumed on several threads are all delivered 
     CHECK(failures == 0);
     CHECK(seen.size() == static_cast<std::size_t>(publishers * per_publisher));
 }
+
+TEST_CASE("a publish with a callback needs its topic name only during the call", "[inproc][broker]") {
+    asio::io_context ioc;
+    broker b(ioc.get_executor());
+    std::vector<std::string> got;
+    auto s = b.subscribe("orders.created", "g", [&](const message& m, context&) { got.push_back(m.payload); });
+    publish_result r1, r2;
+    {
+        std::string name = "orders.";
+        b.async_publish(name + "created", text("a"), r1.handler());
+        name = "orders.created";
+        b.async_publish(name, text("b"), asio::bind_executor(asio::make_strand(ioc), r2.handler()));
+        name.assign(64, 'x');  // the broker must not read the old name later
+    }
+    REQUIRE(run_until(ioc, [&] { return got.size() == 2 && r1.done() && r2.done(); }));
+    CHECK(got == std::vector<std::string>{"a", "b"});
+    CHECK(r1.ack.routed == 1);
+    CHECK(r2.ack.routed == 1);
+}

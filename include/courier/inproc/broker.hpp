@@ -319,17 +319,37 @@ public:
 private:
     struct impl;
 
+    // Whether async_initiate starts the operation before it returns: the
+    // token is a plain completion handler. Any other token (deferred,
+    // use_awaitable...) may start it later, when `topic` may be gone.
+    template <class CompletionToken>
+    static constexpr bool starts_at_once() {
+        using T = std::decay_t<CompletionToken>;
+        using result = boost::asio::async_result<T, void(error_code, publish_ack)>;
+        if constexpr (!std::is_invocable_v<T&&, error_code, publish_ack>) return false;
+        else if constexpr (requires { typename result::return_type; })
+            return std::is_void_v<typename result::return_type>;
+        else return false;
+    }
+
     // Both forms of async_publish, with and without a context (then none is
     // made); by reference, so the message is moved once, into the broker.
+    // The topic is copied only when the operation may start later.
     template <class CompletionToken, class... Context>
     auto initiate_publish(std::string_view topic, message&& msg, CompletionToken&& token, Context&&... ctx) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
-            [impl = impl_.get(), topic = std::string(topic)](auto&& handler, message&& msg, auto&&... ctx) {
+        auto initiation = [impl = impl_.get()](auto topic_name) {
+            return [impl, topic = std::move(topic_name)](auto&& handler, message&& msg, auto&&... ctx) {
                 const context* c = nullptr;
                 ((c = &ctx), ...);
                 impl->publish(topic, std::move(msg), c, std::forward<decltype(handler)>(handler));
-            },
-            token, std::move(msg), std::move(ctx)...);
+            };
+        };
+        if constexpr (starts_at_once<CompletionToken>())
+            return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
+                initiation(topic), token, std::move(msg), std::move(ctx)...);
+        else
+            return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
+                initiation(std::string(topic)), token, std::move(msg), std::move(ctx)...);
     }
 
     template <class Handler>
@@ -381,9 +401,12 @@ private:
         detail::id_source ids;
         detail::completion_batch completions;
 
-        detail::topic_state& topic_for(const std::string& name) {
-            if (last_topic && *last_topic_name == name) return *last_topic;
-            auto it = topics.try_emplace(name).first;
+        detail::topic_state& topic_for(std::string_view name) {
+            if (last_topic && std::string_view(*last_topic_name) == name) return *last_topic;
+            return lookup_topic(name);
+        }
+        [[gnu::noinline]] detail::topic_state& lookup_topic(std::string_view name) {
+            auto it = topics.try_emplace(std::string(name)).first;
             last_topic_name = &it->first;
             return *(last_topic = &it->second);
         }
@@ -451,7 +474,7 @@ private:
         }
 
         template <class Handler>
-        void publish(const std::string& topic, message&& msg, const context* ctx, Handler&& handler) {
+        void publish(std::string_view topic, message&& msg, const context* ctx, Handler&& handler) {
             if (ctx && (ctx->trace.valid() || !ctx->correlation_id.empty() || !ctx->metadata.empty()))
                 inject(*ctx, msg, {.deadline = false});
             if (msg.timestamp == std::chrono::system_clock::time_point{}) msg.timestamp = detail::coarse_now();
@@ -466,7 +489,7 @@ private:
                 const std::size_t routed = t.groups.empty() ? 0 : enqueue(t, share(std::move(msg)));
                 return complete(lock, std::forward<Handler>(handler), publish_ack{routed, 0});
             }
-            wait_for_room(t, topic, share(std::move(msg)), ctx ? ctx->deadline : std::nullopt,
+            wait_for_room(t, share(std::move(msg)), ctx ? ctx->deadline : std::nullopt,
                           std::forward<Handler>(handler));
         }
 
@@ -509,8 +532,7 @@ private:
         // The slow path: park the publish until every group has room. The
         // waiter completes once, by room, deadline, cancellation or close.
         template <class Handler>
-        void wait_for_room(detail::topic_state& t, const std::string& topic,
-                           std::shared_ptr<const message> msg, std::optional<context::clock::time_point> deadline,
+        void wait_for_room(detail::topic_state& t, std::shared_ptr<const message> msg, std::optional<context::clock::time_point> deadline,
                            Handler handler) {
             struct state {
                 std::mutex m;
@@ -549,10 +571,11 @@ private:
             t.waiters.push_back({id, std::move(msg), finish});
             // Holds `st` through `finish`, so `id` cannot be reused by
             // another waiter while this one can still be dropped.
-            auto drop = [self = this->shared_from_this(), topic, id, finish](error_code ec) {
+            // Topics are never removed, so `t` lives as long as the broker.
+            auto drop = [self = this->shared_from_this(), tp = &t, id, finish](error_code ec) {
                 {
                     std::lock_guard lock(self->mutex);
-                    auto& w = self->topics[topic].waiters;
+                    auto& w = tp->waiters;
                     auto it = std::find_if(w.begin(), w.end(),
                                            [&](const detail::publish_waiter& x) { return x.id == id; });
                     if (it == w.end()) return;  // already published or failed

@@ -12,6 +12,7 @@
 #include <courier/detail/spinlock.hpp>
 #include <courier/message.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <new>
@@ -53,7 +54,9 @@ public:
     }
 
     void deallocate(void* p) noexcept {
-        if (auto* tc = thread_cache::get()) {
+        // A closed pool's blocks go back to the heap, not into a thread's
+        // cache where they would outlive the broker for no use.
+        if (auto* tc = thread_cache::get(); tc && !closing_.load(std::memory_order_relaxed)) {
             if (tc->pool != this) {
                 tc->flush();
                 tc->pool = this;
@@ -75,6 +78,7 @@ public:
         {
             std::lock_guard lock(lock_);
             closed_ = true;
+            closing_.store(true, std::memory_order_relaxed);
             list = std::exchange(free_, nullptr);
             kept_ = 0;
             last = outstanding_ == 0;
@@ -142,7 +146,8 @@ private:
     std::size_t kept_ = 0;
     std::size_t outstanding_ = 0;  // given out, including blocks threads cache
     std::size_t retain_;
-    bool closed_ = false;
+    bool closed_ = false;                // under lock_
+    std::atomic<bool> closing_{false};  // closed_, readable without the lock
 };
 
 /// Allocator for allocate_shared<message> over a message_pool. Anything
