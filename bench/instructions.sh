@@ -3,6 +3,7 @@
 # times, these repeat exactly on a busy or virtual machine, so they show what
 # a change costs. Only the measured window is counted (see alloc_counter.hpp).
 #   bench/instructions.sh [regex]     e.g. bench/instructions.sh 'policies/'
+#   COURIER_INSTRUCTIONS_OUT=file     also write "name<TAB>instructions" lines
 # Needs valgrind; builds the release benchmarks first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,6 +13,8 @@ build=build/release
 cmake --preset release >/dev/null
 cmake --build --preset release -j "${COURIER_JOBS:-1}" --target courier_bench >/dev/null
 
+out="${COURIER_INSTRUCTIONS_OUT:-}"
+[[ -n $out ]] && : >"$out"
 printf '%-60s %14s\n' benchmark instructions/op
 for binary in "$build"/bench/courier_bench_*; do
   [[ -x $binary ]] || continue
@@ -23,7 +26,9 @@ for binary in "$build"/bench/courier_bench_*; do
     if [[ -z $instructions || -z $operations || $operations == 0 ]]; then
       printf '%-60s %14s\n' "$name" "failed"
     else
-      printf '%-60s %14.0f\n' "$name" "$(bc -l <<<"$instructions / $operations")"
+      per_op=$(bc -l <<<"$instructions / $operations")
+      printf '%-60s %14.0f\n' "$name" "$per_op"
+      [[ -n $out ]] && printf '%s\t%.1f\n' "$name" "$per_op" >>"$out"
     fi
   done < <("$binary" --benchmark_list_tests=true --benchmark_filter="$filter")
 done

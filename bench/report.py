@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the JSON output of courier's benchmarks into docs/benchmarks.md.
 
-Usage: report.py --out docs/benchmarks.md [--pinned CPU] RESULT.json...
+Usage: report.py --out docs/benchmarks.md [--pinned CPU] [--instructions TSV] RESULT.json...
 
 Each JSON file is what a benchmark binary printed with
 --benchmark_format=json. Aggregates (median, cv) are used when the run had
@@ -61,6 +61,26 @@ def load(paths):
     if missing:
         sys.exit(f"report.py: no measurement for {', '.join(missing)}")
     return results, context
+
+
+def load_instructions(path):
+    """name -> instructions per operation, from bench/instructions.sh's TSV."""
+    counts = {}
+    if path:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                name, _, value = line.rstrip("\n").partition("\t")
+                if value:
+                    counts[name] = float(value)
+    return counts
+
+
+INSTRUCTIONS = {}
+
+
+def fmt_instructions(name):
+    v = INSTRUCTIONS.get(name)
+    return f"{v:,.0f}" if v is not None else ""
 
 
 def cpu_model():
@@ -236,8 +256,8 @@ def policies_section(results):
         f"Undecorated call: {fmt_ns(base.time_ns())}{fmt_cv(base)}, "
         f"{fmt_allocs(base.counter('allocs_per_op'))} allocations per call.",
         "",
-        "| layer | time per call | overhead | target | met | allocs/call |",
-        "|---|---:|---:|---:|:---:|---:|",
+        "| layer | time per call | overhead | target | met | allocs/call | instructions/call (overhead) |",
+        "|---|---:|---:|---:|:---:|---:|---:|",
     ]
     met = []
     for name in names:
@@ -251,11 +271,14 @@ def policies_section(results):
             ok = overhead <= target and (allocs is None or allocs < 0.005)
             met.append(ok)
         label = layer.replace("_retry_circuit_breaker", " \\| retry \\| circuit_breaker")
+        instr = ""
+        if name in INSTRUCTIONS and "policies/undecorated" in INSTRUCTIONS:
+            instr = f"{INSTRUCTIONS[name]:,.0f} ({INSTRUCTIONS[name] - INSTRUCTIONS['policies/undecorated']:+,.0f})"
         lines.append(
             f"| `{label}` "
             f"| {fmt_ns(r.time_ns())}{fmt_cv(r)} | {overhead:+.0f} ns "
             f"| {'≤ %g ns, 0 allocs' % target if target is not None else ''} "
-            f"| {yes_no(ok) if ok is not None else ''} | {fmt_allocs(allocs)} |"
+            f"| {yes_no(ok) if ok is not None else ''} | {fmt_allocs(allocs)} | {instr} |"
         )
     return lines, met
 
@@ -272,15 +295,16 @@ def all_results_section(results):
         "",
         "Median of the repetitions; ± is the coefficient of variation of the CPU time.",
         "",
-        "| benchmark | CPU time/iteration | real time/iteration | items/s | allocs/op |",
-        "|---|---:|---:|---:|---:|",
+        "| benchmark | CPU time/iteration | real time/iteration | items/s | allocs/op | instructions/op |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name in sorted(results):
         r = results[name]
         items = r.counter("items_per_second")
         lines.append(
             f"| `{name}` | {fmt_ns(r.time_ns())}{fmt_cv(r)} | {fmt_ns(r.time_ns('real_time'))} "
-            f"| {fmt_rate(items) if items else ''} | {fmt_allocs(r.counter('allocs_per_op'))} |"
+            f"| {fmt_rate(items) if items else ''} | {fmt_allocs(r.counter('allocs_per_op'))} "
+            f"| {fmt_instructions(name)} |"
         )
     return lines
 
@@ -290,8 +314,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--pinned", default="", help="the CPU the benchmarks were pinned to, if any")
     ap.add_argument("--revision", default="", help="the source revision measured (git describe)")
+    ap.add_argument("--instructions", default="", help="bench/instructions.sh's TSV output")
     ap.add_argument("results", nargs="+")
     args = ap.parse_args()
+    INSTRUCTIONS.update(load_instructions(args.instructions))
 
     results, ctx = load(args.results)
     repetitions = max(r.repetitions for r in results.values())
@@ -345,7 +371,16 @@ def main():
         "counted after a warm-up (10,000 calls, or one untimed iteration of "
         "100,000 messages), so they show the steady state. Every benchmark runs "
         "once with the default `io_context` concurrency hint and once with hint 1, "
-        "which lets Asio skip locking for posts made from the running thread.",
+        "which lets Asio skip locking for posts made from the running thread. "
+        "Repetitions of different benchmarks are interleaved in random order, so "
+        "a slow spell of the machine spreads over all of them instead of "
+        "penalising one.",
+        "",
+        "Times on this shared virtual machine move by ±10–30% between runs; the "
+        "instruction counts do not. They are counted by callgrind "
+        "(`bench/instructions.sh`) over the same measured window, per operation; "
+        "they show what a change costs in work, though not in cycles (an atomic "
+        "read-modify-write or a cache miss is one instruction).",
         "",
     ]
     out += rr_lines + [""] + ps_lines + [""] + (pol_lines + [""] if pol_lines else []) + all_results_section(results) + [""]

@@ -5,6 +5,8 @@
 #   COURIER_BENCH_CPU          CPU to pin to (default 1, or 0 on one CPU)
 #   COURIER_BENCH_REPETITIONS  repetitions per benchmark (default 5)
 #   COURIER_BENCH_FILTER       regex passed as --benchmark_filter (default all)
+#   COURIER_BENCH_INSTRUCTIONS 0 skips the instruction counts (callgrind, a few
+#                              minutes; on by default when valgrind is there)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,10 +35,18 @@ for name in "${benchmarks[@]}"; do
   "${pin[@]}" "$build/bench/courier_bench_$name" \
     --benchmark_format=json \
     --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}" \
+    --benchmark_enable_random_interleaving=true \
     --benchmark_report_aggregates_only=true \
     --benchmark_filter="${COURIER_BENCH_FILTER:-.}" >"$out"
   files+=("$out")
 done
 
+instructions=()
+if [[ ${COURIER_BENCH_INSTRUCTIONS:-1} != 0 ]] && command -v valgrind >/dev/null; then
+  echo "==> instruction counts (callgrind)"
+  COURIER_INSTRUCTIONS_OUT="$results/instructions.tsv" bench/instructions.sh "${COURIER_BENCH_FILTER:-.}" >/dev/null
+  instructions=(--instructions "$results/instructions.tsv")
+fi
+
 revision="$(git describe --always --dirty 2>/dev/null || echo unknown)"
-python3 bench/report.py --out docs/benchmarks.md --revision "$revision" ${cpu:+--pinned "$cpu"} "${files[@]}"
+python3 bench/report.py --out docs/benchmarks.md --revision "$revision" ${cpu:+--pinned "$cpu"} "${instructions[@]}" "${files[@]}"

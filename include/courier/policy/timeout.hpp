@@ -128,12 +128,15 @@ private:
 
         template <class Rep>
         void on_inner(error_code ec, Rep&& rep) {
-            if (svc->queue_->remove(this)) refs.fetch_sub(1, std::memory_order_relaxed);  // not last: we hold one
-            if (expired.load(std::memory_order_acquire) && ec) ec = error::timeout;
+            // Taken back from the queue before it fired: the deadline never
+            // will, so this is the only owner and needs no atomic count.
+            const bool sole = svc->queue_->remove(this);
+            if (!sole && expired.load(std::memory_order_acquire) && ec) ec = error::timeout;
             auto slot = boost::asio::get_associated_cancellation_slot(handler);
             if (slot.is_connected()) slot.clear();
             auto h = std::move(handler);
-            release();
+            if (sole) courier::detail::destroy_with(alloc, this);
+            else release();
             std::move(h)(ec, std::forward<Rep>(rep));
         }
     };
