@@ -9,6 +9,7 @@ COURIER_PACKAGES=(
   build-essential g++ clang libclang-rt-14-dev
   cmake ninja-build git ca-certificates
   libboost1.81-dev nlohmann-json3-dev catch2 libbenchmark-dev
+  libboost-url1.81-dev libssl-dev curl
 )
 
 missing=()

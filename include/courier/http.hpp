@@ -1,0 +1,12 @@
+// The HTTP/REST backend (Boost.Beast, Boost.URL, OpenSSL): typed REST
+// endpoints, a pooled keep-alive client that is a courier service, and a
+// routed server. CMake component `http`, target courier::http.
+#ifndef COURIER_HTTP_HPP
+#define COURIER_HTTP_HPP
+
+#include <courier/http/context_fields.hpp>
+#include <courier/http/endpoint.hpp>
+#include <courier/http/error.hpp>
+#include <courier/http/path_template.hpp>
+
+#endif
