@@ -7,6 +7,9 @@
 #include <courier/http/context_fields.hpp>
 #include <courier/http/endpoint.hpp>
 #include <courier/http/error.hpp>
+#include <courier/http/middleware.hpp>
 #include <courier/http/path_template.hpp>
+#include <courier/http/router.hpp>
+#include <courier/http/server.hpp>
 
 #endif

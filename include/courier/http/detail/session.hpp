@@ -1,0 +1,237 @@
+// One HTTP/1.1 connection (plain or TLS): reads requests one after another
+// (pipelined ones wait in the buffer and are answered in order), runs them
+// through middleware and router, writes the answers, and enforces the
+// connection's timeouts and limits. Everything runs on the connection's
+// strand, as one coroutine.
+#ifndef COURIER_HTTP_DETAIL_SESSION_HPP
+#define COURIER_HTTP_DETAIL_SESSION_HPP
+
+#include <courier/http/context_fields.hpp>
+#include <courier/http/detail/responses.hpp>
+#include <courier/http/detail/route_handler.hpp>
+#include <courier/http/detail/server_state.hpp>
+#include <courier/http/middleware.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+namespace courier::http::detail {
+
+template <class Stream>
+inline constexpr bool is_tls_stream = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+
+template <class Stream, class Options>
+class session final : public stoppable,
+                      public chain_end,
+                      public std::enable_shared_from_this<session<Stream, Options>> {
+public:
+    session(std::shared_ptr<server_state<Options>> state, Stream stream)
+        : state_(std::move(state)), stream_(std::move(stream)) {}
+
+    /// Starts the connection's coroutine on its strand. The caller has
+    /// admitted the session into the state's registry.
+    void start() {
+        auto self = this->shared_from_this();
+        boost::asio::co_spawn(stream_.get_executor(), run(),
+                              boost::asio::bind_cancellation_slot(cancel_.slot(), [self](std::exception_ptr) {
+                                  self->lowest().close();
+                                  self->state_->leave(self.get());
+                              }));
+    }
+
+    void stop(bool force) override {
+        boost::asio::post(stream_.get_executor(), [self = this->shared_from_this(), force] {
+            self->stopping_ = true;
+            if (force) {
+                self->cancel_.emit(boost::asio::cancellation_type::terminal);
+                self->lowest().close();
+            } else if (self->idle_) {
+                self->lowest().cancel();  // ends the wait for a next request; the loop closes
+            }
+        });
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    boost::beast::tcp_stream& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
+    const Options& options() const noexcept { return state_->options; }
+
+    boost::asio::awaitable<void> run() {
+        if constexpr (is_tls_stream<Stream>) {
+            lowest().expires_after(options().header_timeout);
+            auto [ec] = co_await stream_.async_handshake(boost::asio::ssl::stream_base::server, tuple_awaitable);
+            if (ec) co_return;
+        }
+        bool first = true;
+        while (!stopping_) {
+            if (buffer_.size() == 0) {
+                // A client that connects and sends nothing is held to the
+                // header timeout; an idle keep-alive connection to the idle one.
+                idle_ = true;
+                lowest().expires_after(first ? options().header_timeout : options().idle_timeout);
+                auto space = buffer_.prepare(read_chunk);
+                auto [ec, n] = co_await stream_.async_read_some(space, tuple_awaitable);
+                idle_ = false;
+                buffer_.commit(n);
+                if (ec) co_return;  // closed, timed out, or stopped while idle
+            }
+            first = false;
+            const bool keep_alive = co_await serve_one();
+            if (!keep_alive) break;
+        }
+        co_await close_gracefully();
+    }
+
+    // Reads, answers and writes one request; whether the connection stays open.
+    boost::asio::awaitable<bool> serve_one() {
+        namespace bhttp = boost::beast::http;
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(options().max_header_size);
+        parser.body_limit(options().max_body_size);
+        lowest().expires_after(options().header_timeout);
+        {
+            auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, tuple_awaitable);
+            if (ec) co_return co_await reject(ec);
+        }
+        const auto& fields = parser.get().base();
+        if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) > options().max_header_count) {
+            auto res = json_error(431, "too many header fields (at most " +
+                                           std::to_string(options().max_header_count) + ")");
+            co_return co_await send_and_close(res);
+        }
+        if (!parser.is_done()) {
+            if (boost::beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+                bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+                lowest().expires_after(options().write_timeout);
+                auto [ec, n] = co_await bhttp::async_write(stream_, go_on, tuple_awaitable);
+                if (ec) co_return false;
+            }
+            lowest().expires_after(options().body_timeout);
+            auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, tuple_awaitable);
+            if (ec) co_return co_await reject(ec);
+        }
+        lowest().expires_never();  // handlers bound their own time (the context's deadline)
+        request req = parser.release();
+        auto answering = respond(req);
+        response res = co_await std::move(answering);
+        co_return co_await send(req, res);
+    }
+
+    boost::asio::awaitable<response> respond(request& req) {
+        context ctx = http::extract(req.base());
+        std::exception_ptr failure;
+        try {
+            const next chain(state_->chain, 0, *this);
+            auto answering = chain(req, ctx);
+            co_return co_await std::move(answering);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        co_return error_response(failure);
+    }
+
+    // The end of the middleware chain: routing and the route's handler.
+    boost::asio::awaitable<response> operator()(request& req, context& ctx) override {
+        auto target = boost::urls::parse_origin_form(req.target());
+        if (!target) co_return json_error(400, "invalid request target");
+        auto m = state_->routes.match(req.method(), target->encoded_path());
+        using outcome = typename decltype(state_->routes)::outcome;
+        if (m.result == outcome::not_found)
+            co_return json_error(404, "no route for " + std::string(req.method_string()) + " " +
+                                          std::string(target->encoded_path()));
+        if (m.result == outcome::method_not_allowed) {
+            response res = req.method() == verb::options
+                               ? response{boost::beast::http::status::no_content, 11}
+                               : json_error(405, "method " + std::string(req.method_string()) +
+                                                     " not allowed; allowed: " + m.allow);
+            res.set(boost::beast::http::field::allow, m.allow);
+            co_return res;
+        }
+        // Checked here, after middleware, so time spent there counts too.
+        if (ctx.expired()) co_return json_error(504, "the request's deadline passed before its handler ran");
+        auto handling = (*m.target)->handle(req, ctx, m.params);
+        co_return co_await std::move(handling);
+    }
+
+    boost::asio::awaitable<bool> send(const request& req, response& res) {
+        const bool handler_closes = !res.keep_alive();
+        res.version(req.version());
+        const bool keep_alive = req.keep_alive() && !handler_closes && !stopping_;
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        if (req.method() == verb::head) res.body().clear();  // Content-Length stays the GET one
+        lowest().expires_after(options().write_timeout);
+        auto [ec, n] = co_await boost::beast::http::async_write(stream_, res, tuple_awaitable);
+        co_return !ec && keep_alive;
+    }
+
+    boost::asio::awaitable<bool> send_and_close(response& res) {
+        res.keep_alive(false);
+        res.prepare_payload();
+        lowest().expires_after(options().write_timeout);
+        co_await boost::beast::http::async_write(stream_, res, tuple_awaitable);  // best effort: closing anyway
+        co_return false;
+    }
+
+    // A request that could not be read: answer what deserves an answer,
+    // then close (the rest of the stream cannot be trusted or was not read).
+    boost::asio::awaitable<bool> reject(error_code ec) {
+        namespace bhttp = boost::beast::http;
+        std::optional<response> res;
+        if (ec == bhttp::error::header_limit)
+            res = json_error(431, "request header larger than " + std::to_string(options().max_header_size) + " bytes");
+        else if (ec == bhttp::error::body_limit)
+            res = json_error(413, "request body larger than " + std::to_string(options().max_body_size) + " bytes");
+        else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
+                 ec != bhttp::error::partial_message)
+            res = json_error(400, "malformed HTTP request: " + ec.message());
+        // Timeouts, resets, a client gone mid-request: nobody to answer.
+        if (!res) co_return false;
+        co_return co_await send_and_close(*res);
+    }
+
+    boost::asio::awaitable<void> close_gracefully() {
+        if constexpr (is_tls_stream<Stream>) {
+            lowest().expires_after(options().write_timeout);
+            co_await stream_.async_shutdown(tuple_awaitable);  // the peer may be gone: close regardless
+        } else {
+            error_code ec;
+            lowest().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+        }
+        lowest().close();
+    }
+
+    static constexpr std::size_t read_chunk = 4096;
+
+    std::shared_ptr<server_state<Options>> state_;
+    Stream stream_;
+    boost::beast::flat_buffer buffer_;
+    boost::asio::cancellation_signal cancel_;
+    bool stopping_ = false;  // strand only
+    bool idle_ = false;      // strand only: waiting for the first byte of a request
+};
+
+}  // namespace courier::http::detail
+
+#endif
