@@ -121,6 +121,7 @@ Req decode_request(const std::vector<std::pair<std::string, std::string>>& path_
     try {
         return j.get<Req>();
     } catch (const nlohmann::json::exception& first) {
+        const nlohmann::json as_text = j;  // for the one-at-a-time tries below
         bool changed = false;
         for (const auto& k : texts) {
             if (!j[k].is_string()) continue;  // named twice, converted already
@@ -135,6 +136,18 @@ Req decode_request(const std::vector<std::pair<std::string, std::string>>& path_
             try {
                 return j.get<Req>();
             } catch (const nlohmann::json::exception&) {
+            }
+            // Converting every numeric-looking text also converts a string
+            // field that merely looks numeric ("/users/7?verbose=1", id a
+            // string): try the conversions one at a time as well.
+            for (const auto& k : texts) {
+                if (j[k] == as_text[k]) continue;
+                nlohmann::json one = as_text;
+                one[k] = j[k];
+                try {
+                    return one.get<Req>();
+                } catch (const nlohmann::json::exception&) {
+                }
             }
         }
         ec = courier::error::decode_failed;
