@@ -6,6 +6,8 @@
 
 #include <courier/http/context_fields.hpp>
 #include <courier/http/endpoint.hpp>
+#include <courier/http/client.hpp>
+#include <courier/http/connection_pool.hpp>
 #include <courier/http/error.hpp>
 #include <courier/http/middleware.hpp>
 #include <courier/http/path_template.hpp>
