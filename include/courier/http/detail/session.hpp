@@ -28,6 +28,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <chrono>
 #include <exception>
 #include <iterator>
 #include <memory>
