@@ -156,7 +156,7 @@ private:
         request_type req;
         context ctx;
         call_feedback feedback;
-        boost::asio::cancellation_signal inner;
+        std::optional<boost::asio::cancellation_signal> inner;  // only when the caller can cancel
         std::optional<timer_type> timer;  // made on the first retry only
         nanoseconds last_delay{};
         typename clock::time_point started{};  // read only when someone observes
@@ -177,7 +177,7 @@ private:
             // Only a caller's cancellation needs forwarding: no slot, no
             // cancellation handler in the inner operation.
             if (cancellable)
-                svc->call_next(boost::asio::bind_cancellation_slot(inner.slot(), inner_handler{this}), std::move(r),
+                svc->call_next(boost::asio::bind_cancellation_slot(inner->slot(), inner_handler{this}), std::move(r),
                                std::move(c));
             else
                 svc->call_next(inner_handler{this}, std::move(r), std::move(c));
@@ -228,7 +228,7 @@ private:
         void cancel(boost::asio::cancellation_type t) {
             cancelled = true;
             if (waiting) timer->cancel();
-            else inner.emit(t);
+            else inner->emit(t);
         }
 
         template <class Rep>
@@ -236,8 +236,7 @@ private:
             if (const auto& observe = svc->opts_->on_event)
                 observe({.kind = ec ? event_kind::failure : event_kind::success, .policy = "retry", .error = ec,
                          .attempt = ctx.attempt, .duration = clock::now() - started});
-            auto slot = boost::asio::get_associated_cancellation_slot(handler);
-            if (slot.is_connected()) slot.clear();
+            if (cancellable) boost::asio::get_associated_cancellation_slot(handler).clear();
             auto h = std::move(handler);
             courier::detail::destroy_with(alloc, this);
             std::move(h)(ec, std::forward<Rep>(rep));
@@ -255,6 +254,7 @@ private:
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
         if (outer.is_connected()) {
             o->cancellable = true;
+            o->inner.emplace();
             outer.assign([o](boost::asio::cancellation_type t) { o->cancel(t); });
         }
         o->attempt();
