@@ -12,6 +12,13 @@ COURIER_PACKAGES=(
   libboost-url1.81-dev libssl-dev curl
 )
 
+# Node.js and npm run the seed's own JavaScript peers in the interop tests.
+# A machine may already have them from another source (NodeSource's nodejs
+# bundles npm and conflicts with Debian's npm package): then they stay.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  COURIER_PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for package in "${COURIER_PACKAGES[@]}"; do
   status="$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)"

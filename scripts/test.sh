@@ -24,6 +24,8 @@ stage() {
 }
 
 stage setup scripts/setup.sh
+# The Node.js peers, exactly as locked (tests/peers/package-lock.json).
+stage peers npm ci --prefix tests/peers --no-audit --no-fund
 for preset in "${presets[@]}"; do
   stage "${preset}/configure" cmake --preset "$preset"
   stage "${preset}/build"     cmake --build --preset "$preset" -j "$jobs"
