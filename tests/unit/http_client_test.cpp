@@ -3,6 +3,7 @@
 // deadline, cancellation, stale connections, limits, redirects, the pool's
 // bound, context headers, and policies around it.
 #include <courier/http/client.hpp>
+#include <courier/http/server.hpp>
 #include <courier/layer.hpp>
 #include <courier/policy/retry.hpp>
 
@@ -10,7 +11,11 @@
 #include "support/run_until.hpp"
 #include "support/scripted_http_server.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 
 #include <optional>
@@ -310,4 +315,40 @@ TEST_CASE("policies wrap the http client: retry rides over a 503", "[http][clien
     REQUIRE(courier_test::run_until(ioc, [&] { return out->done; }));
     CHECK_FALSE(out->ec);
     CHECK(calls == 3);
+}
+
+TEST_CASE("a server handler's outgoing call carries the trace on and a deadline shrunk by the time spent",
+          "[http][client][server]") {
+    boost::asio::io_context ioc;
+    // downstream: records what arrives
+    scripted_http_server downstream(ioc, [](const auto& req) { return user_reply(std::string(req.target())); });
+    // the service in the middle: waits 50 ms, then calls downstream with its own context
+    http::client to_downstream(ioc.get_executor(), downstream.url(), get_user_ep);
+    http::server middle(ioc);
+    middle.route<get_user, user>(
+        http::verb::get, "/users/{userId}",
+        [&](get_user req, courier::context& ctx) -> boost::asio::awaitable<user> {
+            boost::asio::steady_timer work(co_await boost::asio::this_coro::executor, 50ms);
+            co_await work.async_wait(boost::asio::use_awaitable);
+            auto [ec, u] = co_await to_downstream.async_call(req, ctx, boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (ec) throw courier::system_error(ec);
+            co_return u;
+        });
+    const auto port = middle.listen("127.0.0.1", 0);
+
+    http::client c(ioc.get_executor(), "http://127.0.0.1:" + std::to_string(port), get_user_ep);
+    auto ctx = courier::context::with_timeout(2s);
+    ctx.trace = courier::trace_context::make_root();
+    auto out = start(c, get_user{"5"}, ctx);
+    REQUIRE(courier_test::run_until(ioc, [&] { return out->done; }));
+    CHECK_FALSE(out->ec);
+    REQUIRE(downstream.requests.size() == 1);
+    const auto& req = downstream.requests[0];
+    const auto trace = courier::trace_context::parse(std::string(req["traceparent"]));
+    REQUIRE(trace);
+    CHECK(trace->trace_id == ctx.trace.trace_id);  // the same trace, two hops down
+    const int left = std::stoi(std::string(req["courier-timeout-ms"]));
+    CHECK(left <= 2000 - 50);  // the 50 ms the middle service spent are gone
+    CHECK(left > 1000);
+    middle.close();
 }
