@@ -32,6 +32,8 @@ port_of() {
   return 1
 }
 
+: >"$work/user.log"  # exists before tail opens it, whichever process runs first
+: >"$work/order.log"
 "$user_bin" --http 127.0.0.1:0 >"$work/user.log" 2>&1 &
 user_pid=$!
 pids+=("$user_pid")
