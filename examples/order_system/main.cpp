@@ -3,6 +3,8 @@
 //   creates the order and publishes `order.created` (publish-subscribe);
 //   email-service, in group `email-service`, consumes it and acks.
 // Swap the backend (HTTP, gRPC, RabbitMQ, Kafka) and this code stays.
+#include "../seed/messages.hpp"
+
 #include <courier/inproc.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,25 +22,11 @@
 namespace asio = boost::asio;
 
 // --- the messages (JSON on the wire, as in the seed's JavaScript) ----------
-
-struct get_user {
-    std::string userId;
-};
-struct user {
-    std::string id, name, email;
-};
-struct create_order {
-    std::string userId, productId;
-    double amount = 0;
-};
-struct order {
-    std::string id, userId, productId;
-    double amount = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, userId)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name, email)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(create_order, userId, productId, amount)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(order, id, userId, productId, amount)
+// Shared with the HTTP example services: the same shapes on every backend.
+using seed::create_order;
+using seed::get_user;
+using seed::order;
+using seed::user;
 
 // --- user-service -----------------------------------------------------------
 

@@ -162,7 +162,6 @@ private:
         typename clock::time_point started{};  // read only when someone observes
         bool cancelled = false;
         bool waiting = false;
-        bool cancellable = false;  // the caller has a cancellation slot
 
         auto executor() const { return boost::asio::get_associated_executor(handler, svc->get_executor()); }
 
@@ -176,7 +175,7 @@ private:
             using inner_handler = courier::detail::op_handler<op, &op::template on_inner<response_type>>;
             // Only a caller's cancellation needs forwarding: no slot, no
             // cancellation handler in the inner operation.
-            if (cancellable)
+            if (inner)
                 svc->call_next(boost::asio::bind_cancellation_slot(inner->slot(), inner_handler{this}), std::move(r),
                                std::move(c));
             else
@@ -236,7 +235,7 @@ private:
             if (const auto& observe = svc->opts_->on_event)
                 observe({.kind = ec ? event_kind::failure : event_kind::success, .policy = "retry", .error = ec,
                          .attempt = ctx.attempt, .duration = clock::now() - started});
-            if (cancellable) boost::asio::get_associated_cancellation_slot(handler).clear();
+            if (inner) boost::asio::get_associated_cancellation_slot(handler).clear();
             auto h = std::move(handler);
             courier::detail::destroy_with(alloc, this);
             std::move(h)(ec, std::forward<Rep>(rep));
@@ -253,7 +252,6 @@ private:
         if (opts_->on_event) o->started = clock::now();
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
         if (outer.is_connected()) {
-            o->cancellable = true;
             o->inner.emplace();
             outer.assign([o](boost::asio::cancellation_type t) { o->cancel(t); });
         }

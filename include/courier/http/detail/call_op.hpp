@@ -64,12 +64,15 @@ inline error_code map_transport_error(error_code ec, bool deadline_passed) {
 
 template <class Shared, class Req, class Rep>
 class call_op {
-    enum class stage { start, waiting, resolving, connecting, handshaking, writing, reading };
-
+    // One allocation per call: the caller's request and context wait here
+    // until the HTTP request is built from them.
     struct state {
-        state(std::shared_ptr<const Shared> s, const boost::asio::any_io_executor& ex)
-            : cl(std::move(s)), url(cl->base), resolver(ex) {}
+        state(std::shared_ptr<const Shared> s, Req&& r, context&& c)
+            : cl(std::move(s)), req_value(std::move(r)), ctx(std::move(c)), url(cl->base),
+              resolver(cl->pool->get_executor()) {}
         std::shared_ptr<const Shared> cl;
+        Req req_value;
+        context ctx;
         base_url url;
         beast_http::request<beast_http::string_body> req;
         std::optional<beast_http::response_parser<beast_http::string_body>> parser;
@@ -83,27 +86,26 @@ class call_op {
         context::clock::time_point deadline;
         call_feedback* feedback = nullptr;
         std::optional<boost::asio::steady_timer> wait_timer;
-        stage at = stage::start;
+        bool reading = false;  // which transfer completed: the write or the read
     };
 
 public:
     call_op(std::shared_ptr<const Shared> cl, Req req, context ctx)
-        : cl_(std::move(cl)), req_(std::make_unique<Req>(std::move(req))), ctx_(std::make_unique<context>(std::move(ctx))) {}
+        : cl_(cl), st_(std::make_unique<state>(std::move(cl), std::move(req), std::move(ctx))) {}
 
     template <class Self>
     void operator()(Self& self) {
         self.reset_cancellation_state(boost::asio::enable_total_cancellation());
-        st_ = std::make_unique<state>(cl_, cl_->pool->get_executor());
         auto& s = *st_;
         const auto& o = cl_->opts;
-        s.deadline = ctx_->deadline ? *ctx_->deadline
+        s.deadline = s.ctx.deadline ? *s.ctx.deadline
                                     : context::clock::now() + std::chrono::duration_cast<context::clock::duration>(
                                                                   o.default_timeout);
-        s.feedback = ctx_->feedback;
-        if (ctx_->expired()) return finish(self, courier::error::timeout);
+        s.feedback = s.ctx.feedback;
+        if (s.ctx.expired()) return finish(self, courier::error::timeout);
         std::string target, body;
         error_code ec;
-        if (!encode_request(cl_->ep, *req_, cl_->base.path, target, body, ec)) return finish(self, ec);
+        if (!encode_request(cl_->ep, s.req_value, cl_->base.path, target, body, ec)) return finish(self, ec);
         s.req.method(cl_->ep.method);
         s.req.target(target);
         s.req.version(11);
@@ -114,10 +116,9 @@ public:
             s.req.set(beast_http::field::content_type, cl_->codec.content_type());
             s.req.body() = std::move(body);
         }
-        inject(*ctx_, s.req.base());
+        inject(s.ctx, s.req.base());
         s.req.keep_alive(true);
         s.req.prepare_payload();
-        req_.reset();
         acquire(self);
     }
 
@@ -154,7 +155,6 @@ public:
         if (!SSL_set_tlsext_host_name(tls.native_handle(), s.url.host.c_str()))
             return finish(self, error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()));
         if (cl_->pool->options().verify_peer) tls.set_verify_callback(boost::asio::ssl::host_name_verification(s.url.host));
-        s.at = stage::handshaking;
         s.conn->tcp().expires_at(s.deadline);
         tls.async_handshake(boost::asio::ssl::stream_base::client, std::move(self));
     }
@@ -168,7 +168,7 @@ public:
     template <class Self>
     void operator()(Self& self, error_code ec, std::size_t) {
         auto& s = *st_;
-        if (s.at == stage::writing) {
+        if (!s.reading) {
             if (ec) return transport_failed(self, ec);
             return read(self);
         }
@@ -190,7 +190,6 @@ private:
             return open(self);
         }
         // Every connection to the origin is busy: wait, until the deadline.
-        s.at = stage::waiting;
         auto pool = cl_->pool;
         const std::string origin = s.url.origin;
         // Everything is set up before enqueue(): from then on the call may
@@ -223,14 +222,12 @@ private:
         s.conn = std::make_unique<connection>(cl_->pool->get_executor(),
                                               s.url.tls ? &cl_->pool->tls_context() : nullptr);
         if (cl_->pool->cached(host_port(), s.addresses)) return connect(self);
-        s.at = stage::resolving;
         s.resolver.async_resolve(s.url.host, std::to_string(s.url.port), std::move(self));
     }
 
     template <class Self>
     void connect(Self& self) {
         auto& s = *st_;
-        s.at = stage::connecting;
         s.conn->tcp().expires_at(s.deadline);
         s.conn->tcp().async_connect(s.addresses, std::move(self));
     }
@@ -238,8 +235,8 @@ private:
     template <class Self>
     void write(Self& self) {
         auto& s = *st_;
-        s.at = stage::writing;
-        ++s.conn->requests;
+        s.reading = false;
+        s.parser.reset();  // "nothing came back" is about this exchange, not an earlier redirect
         s.conn->tcp().expires_at(s.deadline);
         s.conn->visit([&](auto& stream) { beast_http::async_write(stream, s.req, std::move(self)); });
     }
@@ -247,7 +244,7 @@ private:
     template <class Self>
     void read(Self& self) {
         auto& s = *st_;
-        s.at = stage::reading;
+        s.reading = true;
         s.parser.emplace();
         s.parser->body_limit(cl_->opts.body_limit);
         if (s.req.method() == verb::head) s.parser->skip(true);
@@ -345,13 +342,10 @@ private:
             release(keep && !cancelled);  // a status error leaves the connection usable
             st_.reset();
         }
-        ctx_.reset();
         self.complete(ec, std::move(rep));
     }
 
     std::shared_ptr<const Shared> cl_;
-    std::unique_ptr<Req> req_;
-    std::unique_ptr<context> ctx_;
     std::unique_ptr<state> st_;
 };
 

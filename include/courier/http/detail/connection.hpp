@@ -41,7 +41,6 @@ struct connection {
     std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
     boost::beast::flat_buffer buffer;
     clock::time_point idle_since{};
-    unsigned requests = 0;  ///< requests sent over it so far
 };
 
 using connection_ptr = std::unique_ptr<connection>;
