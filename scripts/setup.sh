@@ -10,6 +10,7 @@ COURIER_PACKAGES=(
   cmake ninja-build git ca-certificates
   libboost1.81-dev nlohmann-json3-dev catch2 libbenchmark-dev
   libboost-url1.81-dev libssl-dev curl
+  wrk libcpp-httplib-dev  # the HTTP benchmarks: load generator, peer server
 )
 
 # Node.js and npm run the seed's own JavaScript peers in the interop tests.
