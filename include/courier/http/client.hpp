@@ -6,17 +6,24 @@
 
 #include <courier/codec/json.hpp>
 #include <courier/context.hpp>
+#include <courier/detail/start_call.hpp>
 #include <courier/error.hpp>
 #include <courier/http/connection_pool.hpp>
 #include <courier/http/detail/base_url.hpp>
-#include <courier/http/detail/call_op.hpp>
+#include <courier/http/detail/exchange.hpp>
+#include <courier/http/detail/request_mapping.hpp>
 #include <courier/http/endpoint.hpp>
+#include <courier/idempotent.hpp>
 #include <courier/system_error.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/compose.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 
 #include <chrono>
 #include <memory>
@@ -90,9 +97,8 @@ public:
     /// fresh connection.
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_call(Req req, context ctx, CompletionToken&& token = {}) {
-        return boost::asio::async_compose<CompletionToken, void(error_code, Rep)>(
-            detail::call_op<shared, Req, Rep>(shared_, std::move(req), std::move(ctx)), token,
-            shared_->pool->get_executor());
+        return boost::asio::async_initiate<CompletionToken, void(error_code, Rep)>(
+            initiation{shared_}, token, std::move(req), std::move(ctx));
     }
 
 private:
@@ -102,7 +108,83 @@ private:
         endpoint<Req, Rep> ep;
         client_options opts;
         Codec codec;
+        detail::exchange_limits limits{opts.body_limit, opts.max_redirects, opts.server_errors_retryable};
     };
+
+    // Decodes the reply once the exchange is over and completes the caller's
+    // handler on its executor, which it keeps busy until then. Holds the
+    // client's state (pool, codec) alive meanwhile.
+    template <class Handler>
+    struct reply_handler {
+        using work_guard = boost::asio::executor_work_guard<
+            boost::asio::associated_executor_t<Handler, executor_type>>;
+
+        reply_handler(Handler&& h, std::shared_ptr<const shared> c)
+            : handler(std::move(h)), cl(std::move(c)),
+              work(boost::asio::get_associated_executor(handler, cl->pool->get_executor())) {}
+
+        Handler handler;
+        std::shared_ptr<const shared> cl;
+        work_guard work;
+
+        using cancellation_slot_type = boost::asio::associated_cancellation_slot_t<Handler>;
+        cancellation_slot_type get_cancellation_slot() const noexcept {
+            return boost::asio::get_associated_cancellation_slot(handler);
+        }
+
+        void operator()(error_code ec, detail::exchange_ptr x) {
+            Rep rep{};
+            if (!ec) rep = cl->codec.template decode<Rep>(x->response().body(), ec, nullptr);
+            x.reset();  // back to the allocator before the caller runs
+            auto ex = work.get_executor();
+            work.reset();
+            boost::asio::dispatch(ex, boost::asio::append(std::move(handler), ec, std::move(rep)));
+        }
+    };
+
+    // Encodes the request, then hands a type-erased handler to the exchange
+    // (see detail/exchange.hpp for why).
+    template <class Handler>
+    static void launch(std::shared_ptr<const shared> cl, Handler&& handler, Req&& req, context&& ctx) {
+        const shared& s = *cl;
+        auto x = std::make_unique<detail::exchange>(*s.pool, s.base, s.limits, idempotent_call(s.ep.method));
+        error_code ec;
+        if (!ctx.deadline)
+            ctx.deadline = context::clock::now() +
+                           std::chrono::duration_cast<context::clock::duration>(s.opts.default_timeout);
+        if (ctx.expired()) {
+            ec = courier::error::timeout;
+        } else {
+            std::string target, body;
+            if (detail::encode_request(s.ep, req, s.base.path, target, body, ec))
+                x->prepare(s.ep.method, target, std::move(body), s.codec.content_type(), s.opts.user_agent, ctx);
+        }
+        using reply = reply_handler<std::decay_t<Handler>>;
+        detail::async_exchange(std::move(x), ec,
+                               detail::exchange_handler{reply(std::forward<Handler>(handler), std::move(cl))});
+    }
+
+    struct initiation {
+        std::shared_ptr<const shared> cl;
+        template <class Handler>
+        void operator()(Handler&& handler, Req&& req, context&& ctx) {
+            launch(std::move(cl), std::forward<Handler>(handler), std::move(req), std::move(ctx));
+        }
+    };
+
+    friend courier::detail::service_access;
+    template <class Handler>
+    void start_call(Handler&& handler, Req&& req, context&& ctx) {
+        launch(shared_, std::forward<Handler>(handler), std::move(req), std::move(ctx));
+    }
+
+    /// Whether a request may be sent twice: by its method (RFC 9110 9.2.2)
+    /// or because its type says so.
+    static bool idempotent_call(verb v) noexcept {
+        return is_idempotent_v<Req> || v == verb::get || v == verb::head || v == verb::put ||
+               v == verb::delete_ || v == verb::options || v == verb::trace;
+    }
+
     std::shared_ptr<const shared> shared_;
 };
 
