@@ -8,6 +8,7 @@
 
 #include "support/catch.hpp"
 #include "support/run_until.hpp"
+#include "support/self_signed_certificate.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,10 +22,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <atomic>
 #include <chrono>
@@ -586,60 +583,7 @@ TEST_CASE("one io_context run by several threads serves concurrent connections",
 
 namespace {
 
-// A self-signed certificate for 127.0.0.1, made with OpenSSL's API so no key
-// is checked in. Serves as the server's and the client's certificate, and
-// as the only trusted authority on both sides.
-struct self_signed {
-    std::string cert_pem, key_pem;
-
-    self_signed() {
-        EVP_PKEY* key = EVP_EC_gen("P-256");
-        X509* x = X509_new();
-        X509_set_version(x, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-        X509_gmtime_adj(X509_getm_notBefore(x), -60);
-        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-        X509_set_pubkey(x, key);
-        X509_NAME* name = X509_get_subject_name(x);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1,
-                                   -1, 0);
-        X509_set_issuer_name(x, name);
-        X509V3_CTX v3;
-        X509V3_set_ctx_nodb(&v3);
-        X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
-        for (const char* ext : {"critical,CA:TRUE", "IP:127.0.0.1"}) {
-            const int nid = ext[0] == 'I' ? NID_subject_alt_name : NID_basic_constraints;
-            X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &v3, nid, ext);
-            X509_add_ext(x, e, -1);
-            X509_EXTENSION_free(e);
-        }
-        X509_sign(x, key, EVP_sha256());
-        cert_pem = to_pem([&](BIO* b) { PEM_write_bio_X509(b, x); });
-        key_pem = to_pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); });
-        X509_free(x);
-        EVP_PKEY_free(key);
-    }
-
-    template <class Write>
-    static std::string to_pem(Write write) {
-        BIO* b = BIO_new(BIO_s_mem());
-        write(b);
-        char* data = nullptr;
-        const long n = BIO_get_mem_data(b, &data);
-        std::string out(data, static_cast<std::size_t>(n));
-        BIO_free(b);
-        return out;
-    }
-
-    void use_in(asio::ssl::context& ctx, bool as_identity) const {
-        ctx.add_certificate_authority(asio::buffer(cert_pem));
-        if (as_identity) {
-            ctx.use_certificate_chain(asio::buffer(cert_pem));
-            ctx.use_private_key(asio::buffer(key_pem), asio::ssl::context::pem);
-        }
-    }
-};
-
+using courier_test::self_signed;
 using tls_client = beast::ssl_stream<tcp::socket>;
 
 }  // namespace
