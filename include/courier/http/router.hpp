@@ -8,7 +8,16 @@
 #include <courier/http/endpoint.hpp>
 #include <courier/http/path_template.hpp>
 
+#include <boost/container/small_vector.hpp>
+#include <boost/url/decode_view.hpp>
+#include <boost/url/grammar/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/pchars.hpp>
+#include <boost/url/rfc/pct_encoded_rule.hpp>
+
 #include <algorithm>
+#include <bitset>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -63,38 +72,33 @@ public:
     /// Selects the route for `method` and `path` (percent-encoded, no query).
     /// Where several templates match, the one whose first differing segment
     /// is a literal wins ("/users/me" over "/users/{id}"), whatever the
-    /// registration order. HEAD falls back to GET routes.
+    /// registration order. HEAD falls back to GET routes. A path that is not
+    /// a valid percent-encoded path matches nothing.
     match_result match(verb method, std::string_view path) const {
         match_result out;
+        // The path is split once, and compared with every template segment
+        // by segment without decoding into strings: only the selected
+        // route's parameters are decoded.
+        segment_list parts;
+        if (!split(path, parts)) return out;
         const route* best = nullptr;
         const route* best_get = nullptr;
-        path_params best_params, best_get_params;
-        std::vector<verb> allowed;
-        path_params scratch;
+        std::bitset<verb_count> allowed;
         for (const auto& r : routes_) {
-            scratch.clear();
-            if (!r.path.match(path, scratch)) continue;
-            allowed.push_back(r.method);
-            if (r.method == method && (!best || more_specific(r.path, best->path))) {
-                best = &r;
-                best_params = scratch;
-            }
-            if (r.method == verb::get && (!best_get || more_specific(r.path, best_get->path))) {
-                best_get = &r;
-                best_get_params = scratch;
-            }
+            if (!matches(r.path, parts)) continue;
+            allowed.set(static_cast<std::size_t>(r.method));
+            if (r.method == method && (!best || more_specific(r.path, best->path))) best = &r;
+            if (r.method == verb::get && (!best_get || more_specific(r.path, best_get->path))) best_get = &r;
         }
-        if (allowed.empty()) return out;
-        if (std::find(allowed.begin(), allowed.end(), verb::get) != allowed.end()) allowed.push_back(verb::head);
-        std::sort(allowed.begin(), allowed.end());
-        allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
-        for (auto v : allowed) {
+        if (allowed.none()) return out;
+        if (allowed.test(static_cast<std::size_t>(verb::get))) allowed.set(static_cast<std::size_t>(verb::head));
+        for (std::size_t v = 0; v < verb_count; ++v) {  // in enum order, as sorting the verbs would give
+            if (!allowed.test(v)) continue;
             if (!out.allow.empty()) out.allow += ", ";
-            out.allow += to_string(v);
+            out.allow += to_string(static_cast<verb>(v));
         }
         if (!best && method == verb::head && best_get) {
             best = best_get;
-            best_params = std::move(best_get_params);
             out.head_as_get = true;
         }
         if (!best) {
@@ -103,7 +107,9 @@ public:
         }
         out.result = outcome::found;
         out.target = &best->target;
-        out.params = std::move(best_params);
+        const auto& segments = best->path.segments();
+        for (std::size_t i = 0; i < segments.size(); ++i)
+            if (segments[i].param) out.params.emplace_back(segments[i].text, parts[i].decode());
         return out;
     }
 
@@ -113,6 +119,38 @@ private:
         path_template path;
         Target target;
     };
+
+    // Verbs are a small enum; an allowed set is a bitset indexed by them.
+    static constexpr std::size_t verb_count = 64;
+    static_assert(static_cast<std::size_t>(verb::unlink) < verb_count);
+
+    using segment_list = boost::container::small_vector<boost::urls::pct_string_view, 8>;
+
+    // The percent-encoded segments of an origin-form path; false when it is
+    // not one. "/" is one empty segment, as the template "/" parses.
+    static bool split(std::string_view path, segment_list& parts) {
+        if (path.empty() || path.front() != '/') return false;
+        std::size_t pos = 1;
+        for (;;) {
+            const auto end = std::min(path.find('/', pos), path.size());
+            auto seg = boost::urls::grammar::parse(path.substr(pos, end - pos),
+                                                   boost::urls::pct_encoded_rule(boost::urls::pchars));
+            if (!seg) return false;
+            parts.push_back(*seg);
+            if (end == path.size()) return true;
+            pos = end + 1;
+        }
+    }
+
+    static bool matches(const path_template& t, const segment_list& parts) {
+        const auto& segments = t.segments();
+        if (segments.size() != parts.size()) return false;
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            if (segments[i].param ? parts[i].empty() : *parts[i] != boost::core::string_view(segments[i].text))
+                return false;
+        }
+        return true;
+    }
 
     static bool same_shape(const path_template& a, const path_template& b) {
         const auto& x = a.segments();

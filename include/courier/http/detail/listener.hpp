@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -60,7 +61,7 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop() {
         for (;;) {
-            tcp::socket socket(boost::asio::make_strand(state_->executor));
+            tcp::socket socket(connection_executor());
             auto [ec] = co_await acceptor_.async_accept(socket, tuple_awaitable);
             if (!acceptor_.is_open()) co_return;
             if (ec) {
@@ -73,6 +74,15 @@ private:
             }
             admit(std::move(socket));
         }
+    }
+
+    // A connection's strand. Over an io_context's own executor when that is
+    // what the server was given: a strand of the type-erased executor would
+    // go through two layers of type erasure on every completion.
+    boost::asio::any_io_executor connection_executor() const {
+        if (auto* io = state_->executor.template target<boost::asio::io_context::executor_type>())
+            return boost::asio::make_strand(*io);
+        return boost::asio::make_strand(state_->executor);
     }
 
     static bool out_of_resources(const error_code& ec) {

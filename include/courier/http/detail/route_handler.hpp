@@ -41,7 +41,7 @@ public:
 };
 
 // invoke_handler reports a thrown courier::system_error as its code alone;
-// these wrappers keep its diagnostic, which the HTTP response carries
+// this wrapper keeps its diagnostic, which the HTTP response carries
 // ("User not found"), for the duration of one call.
 template <class H>
 struct diagnosing_function {
@@ -59,29 +59,11 @@ struct diagnosing_function {
     }
 };
 
-template <class H, class Req>
-struct diagnosing_coroutine {
-    using value_type =
-        typename courier::detail::awaitable_value<std::invoke_result_t<H&, Req&&, context&>, void>::type;
-    H* handler;
-    std::string* diagnostic;
-
-    boost::asio::awaitable<value_type> operator()(Req req, context& ctx) {
-        try {
-            auto inner = (*handler)(std::move(req), ctx);
-            co_return co_await std::move(inner);
-        } catch (const courier::system_error& e) {
-            *diagnostic = e.diagnostic();
-            throw;
-        }
-    }
-};
-
 /// invoke_handler as an asynchronous operation completing with
 /// `void(error_code, Rep)` on the token's associated executor; the token's
 /// cancellation slot reaches coroutines and services. `h`, `req` and `ctx`
-/// must outlive the operation. For coroutine and service handlers only:
-/// function handlers complete inline.
+/// must outlive the operation. For service handlers: function handlers
+/// complete inline, coroutines are awaited in place.
 template <class Req, class Rep, class H, class Token>
 auto async_invoke(H& h, Req& req, context& ctx, Token&& token) {
     return boost::asio::async_initiate<Token, void(error_code, Rep)>(
@@ -105,29 +87,44 @@ public:
     typed_route(H handler, unsigned status) : handler_(std::move(handler)), status_(status) {}
 
     boost::asio::awaitable<response> handle(request& req, context& ctx, path_params& params) override {
-        auto target = boost::urls::parse_origin_form(req.target());
-        if (!target) co_return json_error(400, "invalid request: malformed target");
+        // The session validated the target already; only a query needs it parsed again.
+        boost::urls::params_view query;
+        if (req.target().find('?') != boost::core::string_view::npos) {
+            auto target = boost::urls::parse_origin_form(req.target());
+            if (!target) co_return json_error(400, "invalid request: malformed target");
+            query = target->params();
+        }
         error_code ec;
         std::string diagnostic;
-        Req typed = decode_request<Req>(params, target->params(), req.body(), ec, &diagnostic);
+        Req typed = decode_request<Req>(params, query, req.body(), ec, &diagnostic);
         if (ec) co_return json_error(400, "invalid request: " + diagnostic);
 
         constexpr auto kind = courier::detail::handler_kind_of<H, Req, Rep>;
         Rep rep{};
+        auto done = [&](error_code e, Rep r) {
+            ec = e;
+            rep = std::move(r);
+        };
         if constexpr (kind == courier::detail::handler_kind::function) {
             diagnosing_function<H> call{&handler_, &diagnostic};
             courier::detail::invoke_handler<Req, Rep>(call, std::move(typed), ctx, boost::asio::system_executor(),
-                                                      boost::asio::cancellation_slot(),
-                                                      [&](error_code e, Rep r) {
-                                                          ec = e;
-                                                          rep = std::move(r);
-                                                      });
+                                                      boost::asio::cancellation_slot(), done);
         } else if constexpr (kind == courier::detail::handler_kind::coroutine) {
-            diagnosing_coroutine<H, Req> call{&handler_, &diagnostic};
-            auto op = async_invoke<Req, Rep>(call, typed, ctx, tuple_awaitable);
-            auto [e, r] = co_await std::move(op);
-            ec = e;
-            rep = std::move(r);
+            // Awaited in place, as part of the connection's coroutine (whose
+            // cancellation it shares): co_spawning it would cost a coroutine
+            // thread, a dispatch and a completion hop per request.
+            std::exception_ptr failure;
+            try {
+                auto inner = handler_(std::move(typed), ctx);
+                auto r = co_await std::move(inner);
+                courier::detail::deliver<Rep>(std::move(r), done);
+            } catch (const courier::system_error& e) {
+                diagnostic = e.diagnostic();
+                failure = std::current_exception();
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (failure) ec = courier::detail::error_from_exception(failure);
         } else {
             auto op = async_invoke<Req, Rep>(handler_, typed, ctx, tuple_awaitable);
             auto [e, r] = co_await std::move(op);

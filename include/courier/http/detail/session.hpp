@@ -19,13 +19,13 @@
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <chrono>
@@ -74,6 +74,7 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
+    using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
     boost::beast::tcp_stream& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
     const Options& options() const noexcept { return state_->options; }
@@ -107,14 +108,11 @@ private:
     // Reads, answers and writes one request; whether the connection stays open.
     boost::asio::awaitable<bool> serve_one() {
         namespace bhttp = boost::beast::http;
-        bhttp::request_parser<bhttp::string_body> parser;
+        parser_type parser;
         parser.header_limit(options().max_header_size);
         parser.body_limit(options().max_body_size);
         lowest().expires_after(options().header_timeout);
-        {
-            auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, tuple_awaitable);
-            if (ec) co_return co_await reject(ec);
-        }
+        if (auto ec = co_await read(parser, &parser_type::is_header_done)) co_return co_await reject(ec);
         const auto& fields = parser.get().base();
         if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) > options().max_header_count) {
             auto res = json_error(431, "too many header fields (at most " +
@@ -129,14 +127,45 @@ private:
                 if (ec) co_return false;
             }
             lowest().expires_after(options().body_timeout);
-            auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, tuple_awaitable);
-            if (ec) co_return co_await reject(ec);
+            parser.eager(true);
+            if (auto ec = co_await read(parser, &parser_type::is_done)) co_return co_await reject(ec);
         }
         lowest().expires_never();  // handlers bound their own time (the context's deadline)
         request req = parser.release();
         auto answering = respond(req);
         response res = co_await std::move(answering);
         co_return co_await send(req, res);
+    }
+
+    // Feeds the parser from the buffer, reading more only while it needs
+    // more, until `done(parser)`. What async_read_header and async_read do,
+    // without their composed operation and its completion by post when the
+    // buffer already holds the request (the usual case: the loop in run()
+    // read it, or it came pipelined behind the previous one).
+    boost::asio::awaitable<error_code> read(parser_type& parser, bool (parser_type::*done)() const) {
+        namespace bhttp = boost::beast::http;
+        while (!(parser.*done)()) {
+            if (buffer_.size() != 0) {
+                error_code ec;
+                buffer_.consume(parser.put(buffer_.data(), ec));
+                if (ec != bhttp::error::need_more) {
+                    if (ec) co_return ec;
+                    continue;
+                }
+            }
+            auto space = buffer_.prepare(boost::beast::read_size(buffer_, max_read));
+            auto [ec, n] = co_await stream_.async_read_some(space, tuple_awaitable);
+            buffer_.commit(n);
+            if (ec == boost::asio::error::eof) {
+                // The client closed: a message cut short, or none at all.
+                if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+                parser.put_eof(ec);
+                if (ec || !(parser.*done)()) co_return ec ? ec : error_code(bhttp::error::partial_message);
+                continue;
+            }
+            if (ec) co_return ec;
+        }
+        co_return error_code{};
     }
 
     boost::asio::awaitable<response> respond(request& req) {
@@ -224,6 +253,7 @@ private:
     }
 
     static constexpr std::size_t read_chunk = 4096;
+    static constexpr std::size_t max_read = 64 * 1024;
 
     std::shared_ptr<server_state<Options>> state_;
     Stream stream_;
