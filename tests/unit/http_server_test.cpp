@@ -213,7 +213,7 @@ TEST_CASE("a coroutine handler's diagnostic and a result's error reach the clien
     CHECK(body_of(unavailable)["error"] == error_code(courier::error::unavailable).message());
 }
 
-TEST_CASE("a POST route answers with its registered status; malformed JSON is a 400 naming the problem",
+TEST_CASE("a POST route answers with its registered status, malformed JSON is a 400 naming the problem",
           "[http]") {
     fixture f;
     f.srv.route<create_user, user>(
@@ -385,7 +385,7 @@ TEST_CASE("connections beyond max_connections are closed at once", "[http][limit
 
 // ---------------------------------------------------------------- connection handling
 
-TEST_CASE("keep-alive serves several requests on one connection; HTTP/1.0 closes after one", "[http]") {
+TEST_CASE("keep-alive serves several requests on one connection, HTTP/1.0 closes after one", "[http]") {
     fixture f;
     f.srv.route<get_user, user>(http::verb::get, "/users/{id}", find_user);
     f.start();
@@ -588,7 +588,7 @@ using tls_client = beast::ssl_stream<tcp::socket>;
 
 }  // namespace
 
-TEST_CASE("TLS: a verifying client talks to the server; mutual TLS refuses a client without certificate",
+TEST_CASE("TLS: a verifying client talks to the server, mutual TLS refuses a client without certificate",
           "[http][tls]") {
     const self_signed cert;
     auto server_tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
