@@ -13,7 +13,18 @@
 //   /flaky/users/:id   503 for the first two requests per id, then 200
 'use strict';
 const { spawn } = require('node:child_process');
-const express = require('express');
+let express;
+try {
+  express = require('express');
+} catch (e) {
+  console.error(`express_peer: ${e.message}\nInstall the pinned peers first: npm ci --prefix tests/peers`);
+  process.exit(1);
+}
+
+if (process.argv.length !== 3) {
+  console.error('usage: node express_peer.js <driver binary>');
+  process.exit(2);
+}
 
 const SLOW_MS = 3000;
 const FLAKY_FAILURES = 2;
