@@ -1,7 +1,9 @@
 // courier's side of the HTTP server benchmarks: GET /users/{id} served by
 // courier::http::server with a typed coroutine handler, as in
-// examples/user_service, on one io_context run by one thread.
-//   http_bench_courier_server [port]    (default 0: an ephemeral port)
+// examples/user_service, on one io_context run by one thread; with
+// --single-threaded, the server is told so (server_options::single_threaded:
+// no strand per connection).
+//   http_bench_courier_server [port] [--single-threaded]   (port 0: ephemeral)
 #include "http_users.hpp"
 
 #include <courier/http/server.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <csignal>
+#include <string_view>
 
 namespace http = courier::http;
 using courier_bench::get_user;
@@ -27,8 +30,9 @@ boost::asio::awaitable<user> lookup(get_user req, courier::context&) {
 
 int main(int argc, char** argv) {
     const auto port = static_cast<unsigned short>(courier_bench::number_arg(argc, argv, 1, 0));
+    const bool single_threaded = argc > 2 && std::string_view(argv[2]) == "--single-threaded";
     boost::asio::io_context ioc(1);
-    http::server server(ioc);
+    http::server server(ioc, {.single_threaded = single_threaded});
     server.route<get_user, user>(http::verb::get, "/users/{id}", lookup);
     courier_bench::announce(server.listen("127.0.0.1", port));
 

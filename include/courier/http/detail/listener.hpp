@@ -76,10 +76,12 @@ private:
         }
     }
 
-    // A connection's strand. Over an io_context's own executor when that is
-    // what the server was given: a strand of the type-erased executor would
-    // go through two layers of type erasure on every completion.
+    // A connection's strand (none when one thread runs the server). Over an
+    // io_context's own executor when that is what the server was given: a
+    // strand of the type-erased executor would go through two layers of type
+    // erasure on every completion.
     boost::asio::any_io_executor connection_executor() const {
+        if (state_->options.single_threaded) return state_->executor;
         if (auto* io = state_->executor.template target<boost::asio::io_context::executor_type>())
             return boost::asio::make_strand(*io);
         return boost::asio::make_strand(state_->executor);

@@ -16,6 +16,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/system_executor.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -32,6 +33,9 @@ namespace courier::http::detail {
 
 // Named once: GCC 12 miscompiles class temporaries inside co_await.
 inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
+// The same result, without the coroutine frame use_awaitable's initiation
+// costs: an awaitable co_awaits a deferred operation directly.
+inline constexpr auto tuple_deferred = boost::asio::as_tuple(boost::asio::deferred);
 
 class route_handler {
 public:

@@ -27,6 +27,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
 
 #include <chrono>
 #include <exception>
@@ -34,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace courier::http::detail {
@@ -76,6 +78,15 @@ private:
     using clock = std::chrono::steady_clock;
     using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
+    // The token of the reads and writes of every request: a deferred
+    // operation, which the coroutine awaits without the frame that
+    // use_awaitable's initiation costs. Beast's ssl_stream (1.81) cannot
+    // initiate one, so TLS connections keep use_awaitable.
+    static constexpr auto io_token() noexcept {
+        if constexpr (is_tls_stream<Stream>) return tuple_awaitable;
+        else return tuple_deferred;
+    }
+
     boost::beast::tcp_stream& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
     const Options& options() const noexcept { return state_->options; }
 
@@ -93,7 +104,8 @@ private:
                 idle_ = true;
                 lowest().expires_after(first ? options().header_timeout : options().idle_timeout);
                 auto space = buffer_.prepare(read_chunk);
-                auto [ec, n] = co_await stream_.async_read_some(space, tuple_awaitable);
+                auto reading = stream_.async_read_some(space, io_token());
+                auto [ec, n] = co_await std::move(reading);
                 idle_ = false;
                 buffer_.commit(n);
                 if (ec) co_return;  // closed, timed out, or stopped while idle
@@ -112,7 +124,12 @@ private:
         parser.header_limit(options().max_header_size);
         parser.body_limit(options().max_body_size);
         lowest().expires_after(options().header_timeout);
-        if (auto ec = co_await read(parser, &parser_type::is_header_done)) co_return co_await reject(ec);
+        auto ec = parse_buffered(parser, &parser_type::is_header_done);
+        if (ec == bhttp::error::need_more) {
+            auto reading = read(parser, &parser_type::is_header_done);
+            ec = co_await std::move(reading);
+        }
+        if (ec) co_return co_await reject(ec);
         const auto& fields = parser.get().base();
         if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) > options().max_header_count) {
             auto res = json_error(431, "too many header fields (at most " +
@@ -128,92 +145,118 @@ private:
             }
             lowest().expires_after(options().body_timeout);
             parser.eager(true);
-            if (auto ec = co_await read(parser, &parser_type::is_done)) co_return co_await reject(ec);
+            ec = parse_buffered(parser, &parser_type::is_done);
+            if (ec == bhttp::error::need_more) {
+                auto reading = read(parser, &parser_type::is_done);
+                ec = co_await std::move(reading);
+            }
+            if (ec) co_return co_await reject(ec);
         }
         lowest().expires_never();  // handlers bound their own time (the context's deadline)
         request req = parser.release();
-        auto answering = respond(req);
-        response res = co_await std::move(answering);
-        co_return co_await send(req, res);
-    }
 
-    // Feeds the parser from the buffer, reading more only while it needs
-    // more, until `done(parser)`. What async_read_header and async_read do,
-    // without their composed operation and its completion by post when the
-    // buffer already holds the request (the usual case: the loop in run()
-    // read it, or it came pipelined behind the previous one).
-    boost::asio::awaitable<error_code> read(parser_type& parser, bool (parser_type::*done)() const) {
-        namespace bhttp = boost::beast::http;
-        while (!(parser.*done)()) {
-            if (buffer_.size() != 0) {
-                error_code ec;
-                buffer_.consume(parser.put(buffer_.data(), ec));
-                if (ec != bhttp::error::need_more) {
-                    if (ec) co_return ec;
-                    continue;
-                }
-            }
-            auto space = buffer_.prepare(boost::beast::read_size(buffer_, max_read));
-            auto [ec, n] = co_await stream_.async_read_some(space, tuple_awaitable);
-            buffer_.commit(n);
-            if (ec == boost::asio::error::eof) {
-                // The client closed: a message cut short, or none at all.
-                if (!parser.got_some()) co_return bhttp::error::end_of_stream;
-                parser.put_eof(ec);
-                if (ec || !(parser.*done)()) co_return ec ? ec : error_code(bhttp::error::partial_message);
-                continue;
-            }
-            if (ec) co_return ec;
-        }
-        co_return error_code{};
-    }
-
-    boost::asio::awaitable<response> respond(request& req) {
-        context ctx = http::extract(req.base());
+        // Middleware, routing and handler; in this frame rather than in
+        // coroutines of their own, as every frame costs an allocation.
+        response res;
         std::exception_ptr failure;
         try {
+            context ctx = http::extract(req.base());
             const next chain(state_->chain, 0, *this);
             auto answering = chain(req, ctx);
-            co_return co_await std::move(answering);
+            res = co_await std::move(answering);
         } catch (...) {
             failure = std::current_exception();
         }
-        co_return error_response(failure);
+        if (failure) res = error_response(failure);
+
+        const bool keep_alive = prepare(req, res);
+        lowest().expires_after(options().write_timeout);
+        auto writing = bhttp::async_write(stream_, res, io_token());
+        auto [written, n] = co_await std::move(writing);
+        co_return !written && keep_alive;
     }
 
+    // Feeds the parser what the buffer holds until `done(parser)`;
+    // http::error::need_more when that needs more bytes.
+    error_code parse_buffered(parser_type& parser, bool (parser_type::*done)() const) {
+        while (!(parser.*done)()) {
+            if (buffer_.size() == 0) return boost::beast::http::error::need_more;
+            error_code ec;
+            buffer_.consume(parser.put(buffer_.data(), ec));
+            if (ec) return ec;  // need_more too: the buffer holds part of a header
+        }
+        return {};
+    }
+
+    // Reads until `done(parser)`: what async_read_header and async_read do,
+    // without their composed operation, which completes by post even when
+    // the buffer holds the request already (the usual case: the loop in
+    // run() read it, or it came pipelined behind the previous one), so
+    // serve_one() comes here only when parse_buffered() needs more.
+    boost::asio::awaitable<error_code> read(parser_type& parser, bool (parser_type::*done)() const) {
+        namespace bhttp = boost::beast::http;
+        for (;;) {
+            auto ec = parse_buffered(parser, done);
+            if (ec != bhttp::error::need_more) co_return ec;
+            auto space = buffer_.prepare(boost::beast::read_size(buffer_, max_read));
+            auto reading = stream_.async_read_some(space, io_token());
+            auto [read_error, n] = co_await std::move(reading);
+            buffer_.commit(n);
+            if (read_error == boost::asio::error::eof) {
+                // The client closed: a message cut short, or none at all.
+                if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+                ec = {};
+                parser.put_eof(ec);
+                if (ec || !(parser.*done)()) co_return ec ? ec : error_code(bhttp::error::partial_message);
+                co_return error_code{};
+            }
+            if (read_error) co_return read_error;
+        }
+    }
+
+    static boost::asio::awaitable<response> ready(response res) { co_return res; }
+
     // The end of the middleware chain: routing and the route's handler.
+    // Not a coroutine itself: it hands over the handler's (one frame less
+    // per request), so the parameters it matched live in the session.
     boost::asio::awaitable<response> operator()(request& req, context& ctx) override {
-        auto target = boost::urls::parse_origin_form(req.target());
-        if (!target) co_return json_error(400, "invalid request target");
-        auto m = state_->routes.match(req.method(), target->encoded_path());
+        // The router validates the path as it splits it, so Boost.URL parses
+        // the target only when it has a query, or no route matched (400 for
+        // a malformed target, 404 for an unknown one).
+        const std::string_view target = req.target();
+        const std::string_view path = target.substr(0, target.find('?'));
+        if (path.size() != target.size() && !boost::urls::parse_origin_form(target))
+            return ready(json_error(400, "invalid request target"));
+        auto m = state_->routes.match(req.method(), path);
         using outcome = typename decltype(state_->routes)::outcome;
-        if (m.result == outcome::not_found)
-            co_return json_error(404, "no route for " + std::string(req.method_string()) + " " +
-                                          std::string(target->encoded_path()));
+        if (m.result == outcome::not_found) {
+            if (!boost::urls::parse_origin_form(target)) return ready(json_error(400, "invalid request target"));
+            return ready(json_error(404, "no route for " + std::string(req.method_string()) + " " + std::string(path)));
+        }
         if (m.result == outcome::method_not_allowed) {
             response res = req.method() == verb::options
                                ? response{boost::beast::http::status::no_content, 11}
                                : json_error(405, "method " + std::string(req.method_string()) +
                                                      " not allowed; allowed: " + m.allow);
             res.set(boost::beast::http::field::allow, m.allow);
-            co_return res;
+            return ready(std::move(res));
         }
         // Checked here, after middleware, so time spent there counts too.
-        if (ctx.expired()) co_return json_error(504, "the request's deadline passed before its handler ran");
-        auto handling = (*m.target)->handle(req, ctx, m.params);
-        co_return co_await std::move(handling);
+        if (ctx.expired()) return ready(json_error(504, "the request's deadline passed before its handler ran"));
+        params_ = std::move(m.params);
+        return (*m.target)->handle(req, ctx, params_);
     }
 
-    boost::asio::awaitable<bool> send(const request& req, response& res) {
+    // Version, keep-alive and Content-Length of the response to `req`;
+    // whether the connection stays open after it.
+    bool prepare(const request& req, response& res) const {
         const bool handler_closes = !res.keep_alive();
         res.version(req.version());
         const bool keep_alive = req.keep_alive() && !handler_closes && !stopping_;
         res.keep_alive(keep_alive);
         res.prepare_payload();
         if (req.method() == verb::head) res.body().clear();  // Content-Length stays the GET one
-        lowest().expires_after(options().write_timeout);
-        auto [ec, n] = co_await boost::beast::http::async_write(stream_, res, tuple_awaitable);
-        co_return !ec && keep_alive;
+        return keep_alive;
     }
 
     boost::asio::awaitable<bool> send_and_close(response& res) {
@@ -258,6 +301,7 @@ private:
     std::shared_ptr<server_state<Options>> state_;
     Stream stream_;
     boost::beast::flat_buffer buffer_;
+    path_params params_;  // of the request being answered
     boost::asio::cancellation_signal cancel_;
     bool stopping_ = false;  // strand only
     bool idle_ = false;      // strand only: waiting for the first byte of a request
