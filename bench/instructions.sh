@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 filter="${1:-.}"
-build=build/release
-cmake --preset release >/dev/null
-cmake --build --preset release -j "${COURIER_JOBS:-1}" --target courier_bench >/dev/null
+build="${COURIER_BENCH_BUILD:-build/release}"
+cmake --preset release -B "$build" >/dev/null
+cmake --build "$build" -j "${COURIER_JOBS:-1}" --target courier_bench >/dev/null
 
 out="${COURIER_INSTRUCTIONS_OUT:-}"
 [[ -n $out ]] && : >"$out"

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Turns the JSON output of courier's benchmarks into docs/benchmarks.md.
 
-Usage: report.py --out docs/benchmarks.md [--pinned CPU] [--instructions TSV] RESULT.json...
+Usage: report.py --out docs/benchmarks.md [--pinned CPU] [--instructions TSV]
+                 [--http HTTP.json] [RESULT.json...]
 
-Each JSON file is what a benchmark binary printed with
+Each RESULT.json is what a benchmark binary printed with
 --benchmark_format=json. Aggregates (median, cv) are used when the run had
-repetitions, the single measurement otherwise. Standard library only.
+repetitions, the single measurement otherwise. HTTP.json is what
+bench/http.sh wrote; given alone, it replaces the HTTP section (and its rows
+of the targets table) of the existing --out file and leaves the rest.
+Standard library only.
 """
 
 import argparse
@@ -13,6 +17,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import statistics
 import sys
 
 TARGET_REQUEST_REPLY = 2.0  # courier time per call <= 2x one post round trip
@@ -309,6 +315,194 @@ def policies_section(results):
     return lines, met
 
 
+TARGET_HTTP_SERVER = 0.9  # courier server req/s >= 0.9x bare Beast (c50, same-CPU c1)
+TARGET_HTTP_PEER = 2.5  # courier server req/s >= 2.5x cpp-httplib (c50)
+TARGET_HTTP_CLIENT = 0.9  # courier client req/s >= 0.9x bare Beast client
+
+HTTP_HEADING = "## 4. HTTP"
+INTRO = (
+    "How fast courier's in-process backend is next to what one would write "
+    "with Asio by hand, measured side by side in the same binaries "
+    "(`bench/request_reply.cpp`, `bench/pubsub.cpp`), and its HTTP backend "
+    "next to bare Boost.Beast and cpp-httplib (section 4, `bench/http.sh`). "
+    "Re-run with `bench/run.sh`."
+)
+HTTP_SERVERS = [
+    ("beast", "bare Beast (baseline)"),
+    ("courier", "courier"),
+    ("courier_single_threaded", "courier, `single_threaded`"),
+    ("httplib", "cpp-httplib (peer)"),
+]
+HTTP_CONFIGS = [
+    ("c50", "50 connections, wrk on the other CPU"),
+    ("c1", "1 connection, wrk on the other CPU"),
+    ("c1_same_cpu", "1 connection, wrk on the same CPU"),
+]
+COURIER_SERVERS = [("courier", "default options"), ("courier_single_threaded", "`single_threaded = true`")]
+
+
+def http_medians(data):
+    """(kind, impl, config) -> dict of medians over the repetitions."""
+    groups = {}
+    for r in data["runs"]:
+        groups.setdefault((r["kind"], r["impl"], r["config"]), []).append(r["result"])
+    out = {}
+    for key, results in groups.items():
+        if any(x.get("errors") for x in results):
+            sys.exit(f"report.py: HTTP run {key} had errors: {results}")
+        out[key] = {k: statistics.median(x[k] for x in results) for k in results[0] if k != "connections"}
+        out[key]["runs"] = len(results)
+    return out
+
+
+def fmt_us(us):
+    return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def http_section(data):
+    """The HTTP section's lines and its targets as (label, met) pairs."""
+    m = http_medians(data)
+    ctx = data.get("context", {})
+
+    def rps(kind, impl, config):
+        v = m.get((kind, impl, config))
+        return v["requests_per_second"] if v else None
+
+    lines = [
+        HTTP_HEADING,
+        "",
+        "`GET /users/{id}` answering examples/user_service's JSON "
+        "(`{\"id\":\"42\",\"name\":\"User 42\",\"email\":\"user42@example.com\"}`, 57 bytes), "
+        "over keep-alive connections on 127.0.0.1 (`bench/http.sh`). Servers, each one "
+        "process on one `io_context` thread pinned to CPU 0:",
+        "",
+        "- **bare Beast** (`bench/http_beast_server.cpp`), the baseline: what a competent "
+        "user writes by hand, an `async_accept` loop and per connection an "
+        "`async_read`/`async_write` keep-alive loop with callbacks, a reused `flat_buffer`, "
+        "`string_body`, `TCP_NODELAY`, a 30 s `tcp_stream` timeout per step, the JSON made "
+        "with nlohmann (as courier makes it);",
+        "- **courier** (`bench/http_courier_server.cpp`): `courier::http::server` with the "
+        "route `/users/{id}` bound to a typed coroutine handler "
+        "`awaitable<user>(get_user, context&)`, default options (a strand per connection, "
+        "so the same server may be run by several threads), and once more with "
+        "`server_options::single_threaded = true`, the promise that one thread runs it "
+        "(no strands);",
+        "- **cpp-httplib** 0.11 (Debian's `libcpp-httplib-dev`, `bench/http_httplib_server.cpp`), "
+        "a peer: thread per connection, given `TCP_NODELAY`, 64 threads and no cap on the "
+        "requests per keep-alive connection.",
+        "",
+        f"Load: `wrk -t1` ({ctx.get('wrk', 'wrk')}) with a Lua script "
+        "(`bench/http_users.lua`) asking for ids 1..1000 in turn, every answer a 200; "
+        f"{ctx.get('seconds', '?')} s per run, {ctx.get('repetitions', '?')} run(s) of every "
+        "configuration interleaved in random order; figures are medians of the runs. "
+        "wrk runs on CPU 1 or, for the same-CPU rows, on CPU 0 with the server: with "
+        "one connection each request then costs a cross-CPU wake-up (~35 µs on this "
+        "machine) on the other CPU, which dominates the figure, while on one CPU the "
+        "figure is the CPU time of server and wrk per request. Latencies are wrk's "
+        "(which measures from the moment it sends). "
+        f"Load average {ctx.get('load_avg_start', '?')} at the start and "
+        f"{ctx.get('load_avg_end', '?')} at the end (other processes shared the machine"
+        + (f"; servers and load generators ran at niceness {ctx['niceness']}" if ctx.get("niceness") else "")
+        + ").",
+        "",
+        "| server | connections | requests/s | × bare Beast | p50 | p99 |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for config, label in HTTP_CONFIGS:
+        base = rps("server", "beast", config)
+        for impl, name in HTTP_SERVERS:
+            v = m.get(("server", impl, config))
+            if not v:
+                continue
+            ratio = f"{v['requests_per_second'] / base:.2f}×" if base else ""
+            lines.append(
+                f"| {name} | {label} | {v['requests_per_second']:,.0f} | {ratio} "
+                f"| {fmt_us(v['p50_us'])} | {fmt_us(v['p99_us'])} |"
+            )
+
+    targets = []
+    lines += ["", "| target | courier | measured | met |", "|---|---|---:|:---:|"]
+    for impl, variant in COURIER_SERVERS:
+        for config, what in (("c50", "50 connections"), ("c1_same_cpu", "1 connection, same CPU")):
+            c, b = rps("server", impl, config), rps("server", "beast", config)
+            if c is None or b is None:
+                continue
+            ok = c / b >= TARGET_HTTP_SERVER
+            targets.append((f"HTTP server ≥ {TARGET_HTTP_SERVER:g}× bare Beast req/s, 50 connections and 1 on the same CPU ({variant})", ok))
+            lines.append(f"| server ≥ {TARGET_HTTP_SERVER:g}× bare Beast, {what} | {variant} | {c / b:.2f}× | {yes_no(ok)} |")
+        c, p = rps("server", impl, "c50"), rps("server", "httplib", "c50")
+        if c is not None and p is not None:
+            ok = c / p >= TARGET_HTTP_PEER
+            targets.append((f"HTTP server ≥ {TARGET_HTTP_PEER:g}× cpp-httplib req/s ({variant})", ok))
+            lines.append(f"| server ≥ {TARGET_HTTP_PEER:g}× cpp-httplib, 50 connections | {variant} | {c / p:.2f}× | {yes_no(ok)} |")
+
+    lines += [
+        "",
+        "Clients, each one process on one `io_context` thread pinned to CPU 1, calling "
+        "the bare Beast server above (CPU 0): `courier::http::client<get_user, user>` "
+        "(`bench/http_courier_client.cpp`, default options but "
+        "`pool.max_connections_per_origin` = 16, decoding each body into the struct), "
+        "and a bare Beast client (`bench/http_beast_client.cpp`, the baseline: "
+        "per connection a callback loop of `async_write`/`async_read` on a "
+        "`tcp_stream` with `TCP_NODELAY`, a reused `flat_buffer`, a 30 s timeout per "
+        "call, and the body decoded into the same struct with nlohmann, as courier's "
+        "client does). One connection: a chain of sequential calls; 16: sixteen "
+        "chains, so 16 calls in flight. Requests/s counted after a 0.5 s warm-up; "
+        "medians of the runs.",
+        "",
+        "| client | connections | requests/s | × bare Beast |",
+        "|---|---|---:|---:|",
+    ]
+    for config, label in (("c1", "1 (sequential calls)"), ("c16", "16 (16 calls in flight)")):
+        b = rps("client", "beast", config)
+        for impl, name in (("beast", "bare Beast (baseline)"), ("courier", "courier")):
+            v = rps("client", impl, config)
+            if v is None:
+                continue
+            lines.append(f"| {name} | {label} | {v:,.0f} | {v / b:.2f}× |" if b else f"| {name} | {label} | {v:,.0f} | |")
+        c = rps("client", "courier", config)
+        if c is not None and b:
+            targets.append((f"HTTP client ≥ {TARGET_HTTP_CLIENT:g}× bare Beast client req/s", c / b >= TARGET_HTTP_CLIENT))
+    client_met = [ok for label, ok in targets if label.startswith("HTTP client")]
+    if client_met:
+        lines += ["", f"Target: courier client ≥ {TARGET_HTTP_CLIENT:g}× the bare Beast client, "
+                  f"over 1 and over 16 connections: {summary(client_met)}."]
+    return lines, targets
+
+
+def http_target_rows(targets):
+    """One row per target label of the summary table, in first-seen order."""
+    rows, seen = [], {}
+    for label, ok in targets:
+        seen.setdefault(label, []).append(ok)
+    for label, met in seen.items():
+        rows.append(f"| {label} | {summary(met)} |")
+    return rows
+
+
+def splice_http(path, lines, targets):
+    """Replaces the HTTP section and its summary rows of an existing report."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read().split("\n")
+    text = [l for l in text if not l.startswith("| HTTP ")]
+    text = [INTRO if l.startswith("How fast courier's in-process backend") else l for l in text]
+    # The summary table: the first table of the file; its rows end at a blank line.
+    start = text.index("| target | met |")
+    end = start
+    while end < len(text) and text[end].startswith("|"):
+        end += 1
+    text[end:end] = http_target_rows(targets)
+    if HTTP_HEADING in text:
+        begin = text.index(HTTP_HEADING)
+        stop = next((i for i in range(begin + 1, len(text)) if text[i].startswith("## ")), len(text))
+        text[begin:stop] = lines + [""]
+    else:
+        at = text.index("## All results") if "## All results" in text else len(text)
+        text[at:at] = lines + [""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(text))
+
+
 def summary(met):
     if all(met):
         return "**yes**"
@@ -341,9 +535,21 @@ def main():
     ap.add_argument("--pinned", default="", help="the CPU the benchmarks were pinned to, if any")
     ap.add_argument("--revision", default="", help="the source revision measured (git describe)")
     ap.add_argument("--instructions", default="", help="bench/instructions.sh's TSV output")
-    ap.add_argument("results", nargs="+")
+    ap.add_argument("--http", default="", help="bench/http.sh's JSON output")
+    ap.add_argument("results", nargs="*")
     args = ap.parse_args()
     INSTRUCTIONS.update(load_instructions(args.instructions))
+
+    http_lines, http_targets = [], []
+    if args.http:
+        with open(args.http, encoding="utf-8") as f:
+            http_lines, http_targets = http_section(json.load(f))
+    if not args.results:
+        if not http_lines:
+            ap.error("nothing to report: give benchmark results, --http, or both")
+        splice_http(args.out, http_lines, http_targets)
+        print(f"report.py: updated the HTTP section of {args.out}")
+        return
 
     results, ctx = load(args.results)
     repetitions = max(r.repetitions for r in results.values())
@@ -358,10 +564,7 @@ def main():
         "",
         "<!-- Generated by bench/run.sh (bench/report.py); edits are overwritten. -->",
         "",
-        "How fast courier's in-process backend is next to what one would write "
-        "with Asio by hand, measured side by side in the same binaries "
-        "(`bench/request_reply.cpp`, `bench/pubsub.cpp`). Re-run with "
-        "`bench/run.sh`.",
+        INTRO,
         "",
         "| target | met |",
         "|---|:---:|",
@@ -370,6 +573,7 @@ def main():
     ]
     if pol_met:
         out.append(f"| retry and circuit breaker ≤ 25 ns each, timeout \\| retry \\| circuit_breaker ≤ 250 ns, 0 allocations | {summary(pol_met)} |")
+    out += http_target_rows(http_targets)
     out += [
         "",
         "## Machine and method",
@@ -409,7 +613,8 @@ def main():
         "read-modify-write or a cache miss is one instruction).",
         "",
     ]
-    out += rr_lines + [""] + ps_lines + [""] + (pol_lines + [""] if pol_lines else []) + all_results_section(results) + [""]
+    out += rr_lines + [""] + ps_lines + [""] + (pol_lines + [""] if pol_lines else [])
+    out += (http_lines + [""] if http_lines else []) + all_results_section(results) + [""]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("\n".join(out))

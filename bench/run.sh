@@ -7,15 +7,18 @@
 #   COURIER_BENCH_FILTER       regex passed as --benchmark_filter (default all)
 #   COURIER_BENCH_INSTRUCTIONS 0 skips the instruction counts (callgrind, a few
 #                              minutes; on by default when valgrind is there)
+#   COURIER_BENCH_HTTP         0 skips the HTTP benchmarks (bench/http.sh, about
+#                              three and a half minutes; see it for its options)
+#   COURIER_BENCH_BUILD        build directory (default build/release)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 benchmarks=(request_reply pubsub policies)
-build=build/release
+build="${COURIER_BENCH_BUILD:-build/release}"
 results="$build/bench/results"
 
-cmake --preset release
-cmake --build --preset release -j "${COURIER_JOBS:-1}" \
+cmake --preset release -B "$build"
+cmake --build "$build" -j "${COURIER_JOBS:-1}" \
   --target "${benchmarks[@]/#/courier_bench_}"
 
 pin=()
@@ -48,5 +51,13 @@ if [[ ${COURIER_BENCH_INSTRUCTIONS:-1} != 0 ]] && command -v valgrind >/dev/null
   instructions=(--instructions "$results/instructions.tsv")
 fi
 
+http=()
+if [[ ${COURIER_BENCH_HTTP:-1} != 0 ]]; then
+  echo "==> HTTP (bench/http.sh)"
+  rm -f "$results/http.json"
+  COURIER_BENCH_BUILD="$build" bench/http.sh
+  [[ -f $results/http.json ]] && http=(--http "$results/http.json")
+fi
+
 revision="$(git describe --always --dirty 2>/dev/null || echo unknown)"
-python3 bench/report.py --out docs/benchmarks.md --revision "$revision" ${cpu:+--pinned "$cpu"} "${instructions[@]}" "${files[@]}"
+python3 bench/report.py --out docs/benchmarks.md --revision "$revision" ${cpu:+--pinned "$cpu"} "${instructions[@]}" "${http[@]}" "${files[@]}"
