@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     http::client_options client_options;
     client_options.pool.max_connections_per_origin = std::max<std::size_t>(16, options.connections);
     user_client client(ioc.get_executor(), "http://127.0.0.1:" + std::to_string(options.port),
-                       {http::verb::get, "/users/{id}"}, client_options);
+                       {http::verb::get, "/users/{userId}"}, client_options);
     std::vector<std::unique_ptr<chain>> chains;
     for (std::size_t i = 0; i < options.connections; ++i) {
         chains.push_back(std::make_unique<chain>(client, meter, i * 1000 / options.connections));

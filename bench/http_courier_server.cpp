@@ -21,7 +21,7 @@ using courier_bench::user;
 namespace {
 
 boost::asio::awaitable<user> lookup(get_user req, courier::context&) {
-    auto found = courier_bench::find_user(req.id);
+    auto found = courier_bench::find_user(req.userId);
     if (!found) throw courier::system_error(courier::error::not_found, "User not found");
     co_return std::move(*found);
 }
@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     const bool single_threaded = argc > 2 && std::string_view(argv[2]) == "--single-threaded";
     boost::asio::io_context ioc(1);
     http::server server(ioc, {.single_threaded = single_threaded});
-    server.route<get_user, user>(http::verb::get, "/users/{id}", lookup);
+    server.route<get_user, user>(http::verb::get, "/users/{userId}", lookup);
     courier_bench::announce(server.listen("127.0.0.1", port));
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);

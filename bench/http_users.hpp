@@ -1,10 +1,10 @@
 // What every HTTP benchmark program serves or asks for: examples/user_service's
-// GET /users/{id} (ids 1..1000 exist), its JSON types, and the few command-line
-// and output conventions bench/http.sh relies on.
+// GET /users/{id} (ids 1..1000 exist), and the few command-line and output
+// conventions bench/http.sh relies on.
 #ifndef COURIER_BENCH_HTTP_USERS_HPP
 #define COURIER_BENCH_HTTP_USERS_HPP
 
-#include <nlohmann/json.hpp>
+#include "../examples/seed/messages.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -15,15 +15,9 @@
 
 namespace courier_bench {
 
-struct get_user {
-    std::string id;
-    static constexpr bool idempotent = true;
-};
-struct user {
-    std::string id, name, email;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, id)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name, email)
+// examples/user_service's own request and reply types.
+using seed::get_user;
+using seed::user;
 
 /// The user of `id` when it is one of 1..1000, as examples/user_service has.
 inline std::optional<user> find_user(std::string_view id) {
