@@ -12,6 +12,10 @@
 #   COURIER_HTTP_NICE          niceness of servers and load generators (default
 #                              0; a negative one, as root, keeps other processes
 #                              of a shared machine from adding noise)
+#   COURIER_HTTP_INSTRUCTIONS  0 skips counting the servers' instructions per
+#                              request with callgrind (about 40 s; on by default
+#                              when valgrind is there): unlike times, the counts
+#                              do not move with the load of a shared machine
 # Servers run on CPU 0, wrk and the clients on CPU 1 (or also on CPU 0, for the
 # same-CPU figures); needs taskset and two CPUs, and wrk.
 set -euo pipefail
@@ -110,6 +114,34 @@ for rep in $(seq "$repetitions"); do
 done
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# Instructions per request of the servers' own process (not the kernel's),
+# counted by callgrind over a window of wrk -c10 after a warm-up. cpp-httplib
+# is left out: its thread per connection makes another kind of cost.
+if [[ ${COURIER_HTTP_INSTRUCTIONS:-1} != 0 ]] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+  for s in beast courier courier_single_threaded; do
+    args=()
+    [[ $s == courier_single_threaded ]] && args=(0 --single-threaded)
+    exe="$bin/http_bench_${s%_single_threaded}_server"
+    out="$(mktemp)" log="$(mktemp)"
+    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+      "$exe" "${args[@]}" >"$out" 2>"$log" &
+    vg=$!
+    for _ in $(seq 300); do grep -q '^listening on' "$out" && break; sleep 0.1; done
+    p=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+    taskset -c 1 wrk -t1 -c10 -d2s -s "$script" "http://127.0.0.1:$p" >/dev/null
+    callgrind_control -i on "$vg" >/dev/null 2>&1
+    line=$(taskset -c 1 wrk -t1 -c10 -d5s -s "$script" "http://127.0.0.1:$p" | tail -1)
+    callgrind_control -i off "$vg" >/dev/null 2>&1
+    kill -INT "$vg"
+    wait "$vg" || true
+    collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
+    requests=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$line")
+    echo "==> instructions $s: $collected over $requests requests" >&2
+    echo "{\"kind\": \"instructions\", \"impl\": \"$s\", \"config\": \"c10\", \"repetition\": 1, \"result\": {\"instructions\": ${collected:-0}, \"requests\": $requests}}" >>"$runs"
+    rm -f "$out" "$log"
+  done
+fi
+
 python3 - "$runs" "$results/http.json" <<EOF
 import datetime, json, subprocess, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
@@ -118,6 +150,7 @@ context = {
     "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     "load_avg_start": "$load_start", "load_avg_end": "$load_end",
     "seconds": $seconds, "repetitions": $repetitions, "niceness": $niceness, "wrk": wrk.strip(),
+    "revision": "$(git describe --always --dirty 2>/dev/null || echo unknown)",
 }
 json.dump({"context": context, "runs": runs}, open(sys.argv[2], "w"), indent=1)
 EOF

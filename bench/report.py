@@ -345,6 +345,8 @@ def http_medians(data):
     """(kind, impl, config) -> dict of medians over the repetitions."""
     groups = {}
     for r in data["runs"]:
+        if r["kind"] == "instructions":
+            continue
         groups.setdefault((r["kind"], r["impl"], r["config"]), []).append(r["result"])
     out = {}
     for key, results in groups.items():
@@ -359,7 +361,7 @@ def fmt_us(us):
     return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us:.0f} µs"
 
 
-def http_section(data):
+def http_section(data, revision=""):
     """The HTTP section's lines and its targets as (label, met) pairs."""
     m = http_medians(data)
     ctx = data.get("context", {})
@@ -403,7 +405,9 @@ def http_section(data):
         f"Load average {ctx.get('load_avg_start', '?')} at the start and "
         f"{ctx.get('load_avg_end', '?')} at the end (other processes shared the machine"
         + (f"; servers and load generators ran at niceness {ctx['niceness']}" if ctx.get("niceness") else "")
-        + ").",
+        + ")"
+        + (f"; courier revision {ctx.get('revision') or revision}" if ctx.get("revision") or revision else "")
+        + f", {ctx.get('date', '')}.",
         "",
         "| server | connections | requests/s | × bare Beast | p50 | p99 |",
         "|---|---|---:|---:|---:|---:|",
@@ -419,6 +423,25 @@ def http_section(data):
                 f"| {name} | {label} | {v['requests_per_second']:,.0f} | {ratio} "
                 f"| {fmt_us(v['p50_us'])} | {fmt_us(v['p99_us'])} |"
             )
+
+    counts = {r["impl"]: r["result"] for r in data["runs"] if r["kind"] == "instructions"}
+    base = counts.get("beast")
+    if base and base.get("requests"):
+        per = lambda c: c["instructions"] / c["requests"]
+        lines += [
+            "",
+            "Instructions per request in the server's process (user space, so not the "
+            "kernel's TCP work), counted by callgrind over 5 s of `wrk -t1 -c10` after a "
+            "warm-up: unlike the times above, they do not move with the load of this "
+            "shared machine, which makes runs differ by ±10% and more.",
+            "",
+            "| server | instructions/request | × bare Beast |",
+            "|---|---:|---:|",
+        ]
+        for impl, name in HTTP_SERVERS:
+            c = counts.get(impl)
+            if c and c.get("requests"):
+                lines.append(f"| {name} | {per(c):,.0f} | {per(c) / per(base):.2f}× |")
 
     targets = []
     lines += ["", "| target | courier | measured | met |", "|---|---|---:|:---:|"]
@@ -543,7 +566,7 @@ def main():
     http_lines, http_targets = [], []
     if args.http:
         with open(args.http, encoding="utf-8") as f:
-            http_lines, http_targets = http_section(json.load(f))
+            http_lines, http_targets = http_section(json.load(f), args.revision)
     if not args.results:
         if not http_lines:
             ap.error("nothing to report: give benchmark results, --http, or both")
