@@ -51,17 +51,11 @@ public:
     ~scenario() {
         const std::string problems = problems_.str();
         if (problems.empty()) std::cout << "ok    " << name_ << std::endl;
-        else if (!known_bug_.empty())
-            std::cout << "KNOWN BUG (not counted) " << name_ << problems << "\n        " << known_bug_ << std::endl;
         else {
             std::cout << "FAIL  " << name_ << problems << std::endl;
             ++failed;
         }
     }
-
-    /// A failure of this scenario is a library bug already reported (and
-    /// caught by a failing unit test): printed, not counted.
-    void known_bug(std::string note) { known_bug_ = std::move(note); }
 
     /// Records `what` unless `ok`; returns `ok`.
     bool expect(bool ok, const std::string& what) {
@@ -75,7 +69,6 @@ public:
 
 private:
     std::string name_;
-    std::string known_bug_;
     std::ostringstream problems_;
 };
 
@@ -141,11 +134,6 @@ int main(int argc, char** argv) {
         scenario s(how == "reset" ? "a TCP reset mid-response: a retryable connection error; the next call succeeds"
                                   : "an orderly close (FIN) mid-response: a retryable connection error; the next call "
                                     "succeeds");
-        // KNOWN BUG: an orderly close mid-response completes with Beast's
-        // http::error::partial_message, which matches no courier condition,
-        // so retry gives up on it. The unit test "a connection cut in the
-        // middle of a response..." fails on it; remove this mark with the fix.
-        if (how == "cut") s.known_bug("client: beast partial_message is not mapped to a retryable connection error");
         auto c = client_of("/" + how);
         auto r = call_user(ioc, c, "5", context::with_timeout(5s));
         if (s.completed(r)) {

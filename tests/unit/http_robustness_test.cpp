@@ -422,12 +422,7 @@ TEST_CASE("a connection reset in the middle of a response is a retryable connect
     cut_then_recover(act::reset_midway);
 }
 
-// KNOWN BUG (reported; client internals, detail/exchange.hpp): this test
-// fails. An orderly close (FIN) means the server went away mid-call as much
-// as a reset does, but the client passes Beast's http::error::partial_message
-// (FIN mid-body) and http::error::end_of_stream (FIN before any byte, on a
-// fresh connection) through map_transport_error unchanged. Those match no
-// courier condition: not retryable, not unavailable, so retry gives up.
+// An orderly close (FIN) is the server going away as much as a reset is.
 TEST_CASE("a connection closed before or in the middle of a response is a retryable connection error and the next "
           "call succeeds",
           "[http][robustness][client]") {

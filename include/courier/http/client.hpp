@@ -63,8 +63,10 @@ public:
     /// not an absolute http(s) URL.
     client(executor_type ex, std::string_view base_url, endpoint<Req, Rep> ep, client_options opts = {},
            Codec codec = {})
-        : client(std::make_shared<connection_pool>(std::move(ex), opts.pool), base_url, std::move(ep),
-                 std::move(opts), std::move(codec)) {}
+        // `opts` is copied, not moved: the order in which the arguments are
+        // evaluated is unspecified, and the pool needs opts.pool intact.
+        : client(std::make_shared<connection_pool>(std::move(ex), opts.pool), base_url, std::move(ep), opts,
+                 std::move(codec)) {}
 
     /// A client whose connections come from `pool` (shared with others).
     client(std::shared_ptr<connection_pool> pool, std::string_view base_url, endpoint<Req, Rep> ep,

@@ -21,6 +21,7 @@ enum class error {
     too_many_redirects,  ///< more redirects than the client follows
     bad_url,             ///< a URL (base URL or redirect location) is not a usable http(s) URL
     bad_response,        ///< the server's response was not valid HTTP/1.1
+    connection_closed,   ///< the server closed the connection before the response was complete
 };
 
 }  // namespace courier::http
@@ -50,11 +51,16 @@ public:
         case error::too_many_redirects: return "too many redirects";
         case error::bad_url: return "not a usable http or https URL";
         case error::bad_response: return "malformed HTTP response";
+        case error::connection_closed: return "connection closed by the server before the response was complete";
         }
         return "unknown courier.http error";
     }
-    bool equivalent(int, const error_condition& cond) const noexcept override {
-        return cond == condition::permanent;  // sending the same request again fails the same way
+    bool equivalent(int ev, const error_condition& cond) const noexcept override {
+        // A closed connection is the server going away, like a reset; the
+        // rest fail the same way when the same request is sent again.
+        if (static_cast<error>(ev) == error::connection_closed)
+            return cond == condition::retryable || cond == condition::unavailable;
+        return cond == condition::permanent;
     }
 };
 

@@ -60,9 +60,12 @@ inline error_code map_transport_error(error_code ec, bool deadline_passed) {
     if (ec == boost::beast::error::timeout || (deadline_passed && ec == boost::asio::error::operation_aborted))
         return courier::error::timeout;
     if (ec == beast_http::error::body_limit) return error::body_too_large;
-    if (ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category() &&
-        ec != beast_http::error::end_of_stream &&
-        ec != beast_http::error::partial_message)
+    // An orderly close (FIN) before or during the response is the server
+    // going away, as much as a reset is.
+    if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
+        ec == boost::asio::error::eof)
+        return error::connection_closed;
+    if (ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category())
         return error::bad_response;
     return ec;
 }
