@@ -20,6 +20,7 @@
 #include <courier/http/detail/base_url.hpp>
 #include <courier/http/detail/connection.hpp>
 #include <courier/http/detail/retry_after.hpp>
+#include <courier/http/detail/serialize_head.hpp>
 #include <courier/http/endpoint.hpp>
 #include <courier/http/error.hpp>
 
@@ -34,16 +35,17 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,9 +102,13 @@ struct exchange {
         inject(ctx, req.base());
         req.keep_alive(true);
         req.prepare_payload();
+        serialize_head();
         deadline = *ctx.deadline;
         feedback = ctx.feedback;
     }
+
+    /// The head goes out formatted in one piece (see serialize_head.hpp).
+    void serialize_head() { detail::serialize_head(req.base(), head); }
 
     /// The final response (valid once the exchange completed without error).
     beast_http::response<beast_http::string_body>& response() { return parser->get(); }
@@ -115,6 +121,7 @@ struct exchange {
     exchange_limits limits;
     bool idempotent;
     beast_http::request<beast_http::string_body> req;
+    std::string head;  // req's start line and fields, serialized
     std::optional<beast_http::response_parser<beast_http::string_body>> parser;
     connection_ptr conn;
     bool leased = false;  // holds one of the origin's connection slots
@@ -284,7 +291,9 @@ private:
         x.reading = false;
         x.parser.reset();  // "nothing came back" is about this exchange, not an earlier redirect
         x.conn->tcp().expires_at(x.deadline);
-        x.conn->visit([&](auto& stream) { beast_http::async_write(stream, x.req, std::move(self)); });
+        const std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(x.head),
+                                                               boost::asio::buffer(x.req.body())};
+        x.conn->visit([&](auto& stream) { boost::asio::async_write(stream, buffers, std::move(self)); });
     }
 
     template <class Self>
@@ -337,6 +346,7 @@ private:
                 x.req.target((x.url->path.empty() ? std::string("/") : x.url->path) +
                              (x.url->query.empty() ? "" : "?" + x.url->query));
                 x.req.set(beast_http::field::host, x.url->host_header);
+                x.serialize_head();
                 x.resent = false;
                 return acquire(self);
             }

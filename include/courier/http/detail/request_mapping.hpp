@@ -10,6 +10,7 @@
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -64,23 +65,27 @@ bool encode_request(const endpoint<Req, Rep>& ep, const Req& req, std::string_vi
     }
     for (const auto& s : ep.path.segments())
         if (s.param) j.erase(s.text);
-    boost::urls::url u;
-    u.set_encoded_path(std::string(base_path) + path);
-    if (has_body(ep.method)) {
-        body = j.dump();
-    } else {
-        auto params = u.params();
-        for (const auto& [k, v] : j.items()) {
-            if (v.is_null()) continue;
-            if (v.is_array()) {
-                for (const auto& e : v)
-                    if (!e.is_null()) params.append({k, field_text(e)});
-            } else {
-                params.append({k, field_text(v)});
-            }
-        }
-        body.clear();
+    std::string full_path = std::string(base_path) + path;  // both percent-encoded already
+    const bool no_query = has_body(ep.method) ||
+                          std::all_of(j.begin(), j.end(), [](const nlohmann::json& v) { return v.is_null(); });
+    if (no_query) {  // the common GET /things/{id}: no URL object to build
+        body = has_body(ep.method) ? j.dump() : std::string();
+        target = std::move(full_path);
+        return true;
     }
+    boost::urls::url u;
+    u.set_encoded_path(full_path);
+    auto params = u.params();
+    for (const auto& [k, v] : j.items()) {
+        if (v.is_null()) continue;
+        if (v.is_array()) {
+            for (const auto& e : v)
+                if (!e.is_null()) params.append({k, field_text(e)});
+        } else {
+            params.append({k, field_text(v)});
+        }
+    }
+    body.clear();
     target = std::string(u.encoded_target());
     return true;
 }

@@ -9,6 +9,7 @@
 #include <courier/http/context_fields.hpp>
 #include <courier/http/detail/responses.hpp>
 #include <courier/http/detail/route_handler.hpp>
+#include <courier/http/detail/serialize_head.hpp>
 #include <courier/http/detail/server_state.hpp>
 #include <courier/http/middleware.hpp>
 
@@ -16,6 +17,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -29,6 +31,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <chrono>
 #include <exception>
 #include <iterator>
@@ -171,7 +174,7 @@ private:
 
         const bool keep_alive = prepare(req, res);
         lowest().expires_after(options().write_timeout);
-        auto writing = bhttp::async_write(stream_, res, io_token());
+        auto writing = boost::asio::async_write(stream_, buffers_of(res), io_token());
         auto [written, n] = co_await std::move(writing);
         co_return !written && keep_alive;
     }
@@ -249,6 +252,13 @@ private:
 
     // Version, keep-alive and Content-Length of the response to `req`;
     // whether the connection stays open after it.
+    // The response as two buffers: its head, formatted into head_ (whose
+    // capacity serves every request of the connection), and its body.
+    std::array<boost::asio::const_buffer, 2> buffers_of(const response& res) {
+        serialize_head(res.base(), head_);
+        return {boost::asio::buffer(head_), boost::asio::buffer(res.body())};
+    }
+
     bool prepare(const request& req, response& res) const {
         const bool handler_closes = !res.keep_alive();
         res.version(req.version());
@@ -263,7 +273,7 @@ private:
         res.keep_alive(false);
         res.prepare_payload();
         lowest().expires_after(options().write_timeout);
-        co_await boost::beast::http::async_write(stream_, res, tuple_awaitable);  // best effort: closing anyway
+        co_await boost::asio::async_write(stream_, buffers_of(res), tuple_awaitable);  // best effort: closing anyway
         co_return false;
     }
 
@@ -301,6 +311,7 @@ private:
     std::shared_ptr<server_state<Options>> state_;
     Stream stream_;
     boost::beast::flat_buffer buffer_;
+    std::string head_;  // the head of the response being written
     path_params params_;  // of the request being answered
     boost::asio::cancellation_signal cancel_;
     bool stopping_ = false;  // strand only
