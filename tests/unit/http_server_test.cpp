@@ -140,6 +140,18 @@ nlohmann::json body_of(const bhttp::response<bhttp::string_body>& res) { return 
 
 // ---------------------------------------------------------------- routing, sans-io
 
+TEST_CASE("a path template's literals are sent percent-encoded and matched decoded, like its parameters",
+          "[http][router]") {
+    const http::path_template t("/files/my report/{name}");
+    const std::string name = "a b/c";
+    auto path = t.expand([&](std::string_view) { return &name; });
+    CHECK(path == "/files/my%20report/a%20b%2Fc");
+    std::vector<std::pair<std::string, std::string>> params;
+    REQUIRE(t.match(path, params));
+    REQUIRE(params.size() == 1);
+    CHECK(params[0].second == "a b/c");
+}
+
 TEST_CASE("router prefers a literal segment over a parameter whatever the order", "[http][router]") {
     http::router<int> r;
     r.add(http::verb::get, "/users/{id}", 1);

@@ -15,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -44,8 +45,9 @@ struct pool_options {
     std::string private_key_file{};
 };
 
-/// Shared by the clients it is given to; thread-safe.
-class connection_pool {
+/// Shared by the clients it is given to; thread-safe. Always owned by a
+/// std::shared_ptr (the clients take one): waits hold it alive.
+class connection_pool : public std::enable_shared_from_this<connection_pool> {
 public:
     using clock = std::chrono::steady_clock;
     using endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
@@ -90,9 +92,13 @@ public:
         return take(origins_[origin]);
     }
 
+    /// A number that identifies one wait (never reused, unlike an address).
+    std::uint64_t new_ticket() noexcept { return next_ticket_.fetch_add(1, std::memory_order_relaxed); }
+
     /// Queues `w` until a connection to `origin` is free (at once, posted,
-    /// if one is by now). `ticket` identifies the wait for cancel_waiter().
-    void enqueue(const std::string& origin, const void* ticket, waiter w) {
+    /// if one is by now). `ticket` (from new_ticket()) identifies the wait
+    /// for cancel_waiter().
+    void enqueue(const std::string& origin, std::uint64_t ticket, waiter w) {
         std::unique_lock lock(mutex_);
         auto& o = origins_[origin];
         if (auto l = take(o); l.granted) {
@@ -105,7 +111,7 @@ public:
 
     /// Ends the wait of `ticket` with `ec` (deadline, cancellation); nothing
     /// when it was served already.
-    void cancel_waiter(const std::string& origin, const void* ticket, boost::system::error_code ec) {
+    void cancel_waiter(const std::string& origin, std::uint64_t ticket, boost::system::error_code ec) {
         std::unique_ptr<waiter> w;
         {
             std::lock_guard lock(mutex_);
@@ -180,7 +186,7 @@ public:
 
 private:
     struct queued {
-        const void* ticket;
+        std::uint64_t ticket;
         std::unique_ptr<waiter> handler;
     };
     struct per_origin {
@@ -225,6 +231,7 @@ private:
     std::map<std::string, per_origin, std::less<>> origins_;
     std::map<std::string, dns_entry, std::less<>> dns_;
     std::unique_ptr<boost::asio::ssl::context> tls_;
+    std::atomic<std::uint64_t> next_ticket_{1};
 };
 
 }  // namespace courier::http

@@ -19,8 +19,9 @@ namespace courier::http {
 class path_template {
 public:
     struct segment {
-        std::string text;   ///< the literal, or the parameter's name
+        std::string text;   ///< the literal (decoded, as the router compares it), or the parameter's name
         bool param = false;
+        std::string encoded{};  ///< a literal percent-encoded as a path segment
     };
 
     /// Parses `pattern`: segments separated by '/', each a literal or a
@@ -39,11 +40,11 @@ public:
                 for (const auto& s : segments_)
                     if (s.param && s.text == name)
                         throw std::invalid_argument("parameter named twice in path template: " + std::string(pattern));
-                segments_.push_back({std::string(name), true});
+                segments_.push_back({std::string(name), true, {}});
             } else {
                 if (part.find_first_of("{}") != std::string_view::npos)
                     throw std::invalid_argument("a parameter must be a whole segment: " + std::string(pattern));
-                segments_.push_back({std::string(part), false});
+                segments_.push_back({std::string(part), false, boost::urls::encode(part, boost::urls::pchars)});
             }
             pos = end + 1;
         }
@@ -70,7 +71,7 @@ public:
         for (const auto& s : segments_) {
             out += '/';
             if (!s.param) {
-                out += s.text;
+                out += s.encoded;
                 continue;
             }
             const std::string* v = value(std::string_view(s.text));

@@ -46,6 +46,7 @@
 #include <boost/url/url.hpp>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,7 +66,7 @@ inline error_code map_transport_error(error_code ec, bool deadline_passed) {
     // An orderly close (FIN) before or during the response is the server
     // going away, as much as a reset is.
     if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
-        ec == boost::asio::error::eof)
+        ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated)
         return error::connection_closed;
     if (ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category())
         return error::bad_response;
@@ -241,13 +242,13 @@ private:
             return open(self);
         }
         // Every connection to the origin is busy: wait, until the deadline.
-        // The pool outlives the wait: the caller's client holds it until the
-        // exchange completes.
-        connection_pool* pool = &x.pool;
+        // The timer's handler may run after the exchange completed (and the
+        // client released the pool): it holds the pool itself.
+        auto pool = x.pool.shared_from_this();
         const std::string origin = x.url->origin;
         // Everything is set up before enqueue(): from then on the exchange
         // may continue on another thread, and this function touches nothing.
-        const void* ticket = &x;
+        const std::uint64_t ticket = pool->new_ticket();
         x.wait_timer.emplace(pool->get_executor());
         x.wait_timer->expires_at(x.deadline);
         x.wait_timer->async_wait([pool, origin, ticket](error_code ec) {
