@@ -146,10 +146,12 @@ TEST_CASE("a path template's literals are sent percent-encoded and matched decod
     const std::string name = "a b/c";
     auto path = t.expand([&](std::string_view) { return &name; });
     CHECK(path == "/files/my%20report/a%20b%2Fc");
-    std::vector<std::pair<std::string, std::string>> params;
-    REQUIRE(t.match(path, params));
-    REQUIRE(params.size() == 1);
-    CHECK(params[0].second == "a b/c");
+    http::router<int> r;
+    r.add(http::verb::get, t, 1);
+    auto m = r.match(http::verb::get, path);
+    REQUIRE(m.result == http::router<int>::outcome::found);
+    REQUIRE(m.params.size() == 1);
+    CHECK(m.params[0].second == "a b/c");
 }
 
 TEST_CASE("router prefers a literal segment over a parameter whatever the order", "[http][router]") {

@@ -1,11 +1,10 @@
 // A REST path with parameters, "/users/{userId}/orders/{id}": the client
-// fills the parameters from a request's fields, the server's router matches
-// request paths against it and hands the parameters back.
+// fills the parameters from a request's fields, the server's router
+// (router.hpp) matches request paths against its segments.
 #ifndef COURIER_HTTP_PATH_TEMPLATE_HPP
 #define COURIER_HTTP_PATH_TEMPLATE_HPP
 
 #include <boost/url/encode.hpp>
-#include <boost/url/parse.hpp>
 #include <boost/url/rfc/pchars.hpp>
 
 #include <stdexcept>
@@ -82,27 +81,6 @@ public:
             out += boost::urls::encode(*v, boost::urls::pchars);
         }
         return out;
-    }
-
-    /// Matches a request path (percent-encoded, without query). On a match,
-    /// appends the decoded parameters to `params` as (name, value) pairs.
-    bool match(std::string_view path, std::vector<std::pair<std::string, std::string>>& params) const {
-        auto parsed = boost::urls::parse_origin_form(path);
-        if (!parsed) return false;
-        std::vector<std::string> parts;
-        for (auto seg : parsed->segments()) parts.push_back(std::move(seg));
-        if (parts.empty()) parts.emplace_back();  // "/" is one empty segment, as the template "/" parses
-        if (parts.size() != segments_.size()) return false;
-        const auto first = params.size();
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-            const auto& s = segments_[i];
-            if (s.param ? parts[i].empty() : parts[i] != s.text) {
-                params.resize(first);
-                return false;
-            }
-            if (s.param) params.emplace_back(s.text, std::move(parts[i]));
-        }
-        return true;
     }
 
     std::size_t param_count() const noexcept {
