@@ -11,6 +11,9 @@ COURIER_PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev catch2 libbenchmark-dev
   libboost-url1.81-dev libssl-dev curl
   wrk libcpp-httplib-dev  # the HTTP benchmarks: load generator, peer server
+  # The AMQP backend: a real broker for its tests (started privately by
+  # tests/support/rabbitmq.sh) and rabbitmq-c, the benchmarks' C baseline.
+  rabbitmq-server librabbitmq-dev
 )
 
 # Node.js and npm run the seed's own JavaScript peers in the interop tests.
