@@ -134,8 +134,11 @@ public:
         if (o == outcome::ignored || s == breaker_state::disabled || s == breaker_state::forced_open) return;
         if (s != breaker_state::closed && s != breaker_state::metrics_only) return;  // a late call
         std::size_t calls, failures, slows;
-        if (opts_.window == window_kind::count) record_count(o == outcome::failure, slow, calls, failures, slows);
-        else record_time(o == outcome::failure, slow, calls, failures, slows);
+        if (opts_.window == window_kind::count) {
+            if (!record_count(o == outcome::failure, slow, calls, failures, slows)) return;
+        } else {
+            record_time(o == outcome::failure, slow, calls, failures, slows);
+        }
         if (calls < opts_.minimum_calls || s != breaker_state::closed) return;
         if (tripped(calls, failures, slows)) {
             std::lock_guard lock(mutex_);
@@ -172,11 +175,14 @@ private:
     // a success) is one atomic read-modify-write: the slot is only exchanged
     // when its outcome changes, and every change adjusts the totals by what
     // the exchange returned, so they never drift from the ring's contents.
-    void record_count(bool fail, bool slow, std::size_t& calls, std::size_t& failures, std::size_t& slows) {
+    // Returns false when the window's rates cannot have changed (an outcome
+    // replaced the same outcome in a full window): nothing to judge then.
+    bool record_count(bool fail, bool slow, std::size_t& calls, std::size_t& failures, std::size_t& slows) {
         const std::uint8_t v = static_cast<std::uint8_t>(1 | (fail ? 2 : 0) | (slow ? 4 : 0));
         const auto seq = seq_.fetch_add(1, std::memory_order_relaxed);
         auto& slot = ring_[ring_index(seq)];
-        const auto old = slot.load(std::memory_order_relaxed) == v ? v : slot.exchange(v, std::memory_order_relaxed);
+        if (slot.load(std::memory_order_relaxed) == v && seq >= ring_.size()) return false;
+        const auto old = slot.exchange(v, std::memory_order_relaxed);
         const int df = ((v >> 1) & 1) - ((old >> 1) & 1);
         const int ds = ((v >> 2) & 1) - ((old >> 2) & 1);
         failures = df ? static_cast<std::size_t>(failures_.fetch_add(df, std::memory_order_relaxed) + df)
@@ -184,6 +190,7 @@ private:
         slows = ds ? static_cast<std::size_t>(slows_.fetch_add(ds, std::memory_order_relaxed) + ds)
                    : static_cast<std::size_t>(slows_.load(std::memory_order_relaxed));
         calls = static_cast<std::size_t>(std::min<std::uint64_t>(seq + 1, ring_.size()));
+        return true;
     }
 
     struct bucket {
