@@ -4,7 +4,8 @@
 // previous write was in flight into the next one, heartbeats on one timer,
 // connection.blocked, channels, and a graceful close.
 //
-// Everything runs on one strand; the connection's functions must be called
+// Everything runs on one strand (the socket's executor, so every completion
+// lands there); the connection's functions must be called
 // there (amqp::broker and the RPC classes do). Control methods (declare,
 // bind, qos, consume...) are awaited as coroutines: they are rare. The data
 // path (publish, deliveries, acks) is plain callbacks on the strand.
@@ -483,7 +484,7 @@ inline asio::awaitable<void> connection::handshake(const uri& u) {
         opts_.heartbeat.count() == 0 ? 0
                                      : negotiate(static_cast<std::uint16_t>(std::min<long long>(opts_.heartbeat.count(), 65535)),
                                                  tune.heartbeat));
-    if (auto ec = append_method_frame(out_, 0, connection_tune_ok{{}, channel_max_, frame_max_, heartbeat_}))
+    if (auto ec = append_method_frame(out_, 0, connection_tune_ok{channel_max_, frame_max_, heartbeat_}))
         throw system_error(ec, "amqp handshake");
     reader_.set_frame_max(frame_max_);
     connection_open open;
@@ -542,9 +543,7 @@ inline void connection::flush() {
     out_.clear();
     wrote_since_tick_ = true;
     stream_->async_write(asio::buffer(writing_),
-                         asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t) {
-                             self->on_written(ec);
-                         }));
+                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
 }
 
 inline void connection::on_written(error_code ec) {
@@ -557,9 +556,9 @@ inline void connection::on_written(error_code ec) {
 
 inline void connection::start_read() {
     auto span = reader_.prepare();
-    stream_->async_read_some(asio::buffer(span.data(), span.size()), asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t n) {
-                                 self->on_read(ec, n);
-                             }));
+    stream_->async_read_some(asio::buffer(span.data(), span.size()), [self = shared_from_this()](error_code ec, std::size_t n) {
+        self->on_read(ec, n);
+    });
 }
 
 inline void connection::on_read(error_code ec, std::size_t n) {

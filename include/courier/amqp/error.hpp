@@ -45,6 +45,7 @@ enum class error {
     connection_closed,          ///< the broker closed the TCP connection without connection.close
     heartbeat_timeout,          ///< nothing arrived from the broker for two heartbeat intervals
     channel_closed,             ///< the channel was closed (by us, or its connection went away)
+    nacked,                     ///< the broker refused responsibility for a published message (basic.nack)
 };
 
 /// Reply codes of AMQP 0-9-1 (spec section 1.9 "Constants"), the values of
@@ -112,6 +113,7 @@ public:
         case error::connection_closed: return "the AMQP broker closed the connection without connection.close";
         case error::heartbeat_timeout: return "no data from the AMQP broker for two heartbeat intervals";
         case error::channel_closed: return "the AMQP channel is closed";
+        case error::nacked: return "the AMQP broker refused the published message (basic.nack)";
         }
         return "unknown courier.amqp error";
     }
@@ -122,7 +124,8 @@ public:
         // fails the same way when sent again.
         const auto e = static_cast<error>(ev);
         const bool transient = e == error::not_connected || e == error::connection_closed ||
-                               e == error::heartbeat_timeout || e == error::channel_closed;
+                               e == error::heartbeat_timeout || e == error::channel_closed ||
+                               e == error::nacked;  // a broker-side failure (a queue's process died)
         switch (static_cast<condition>(cond.value())) {
         // A silent broker is a lost connection, not a call's deadline.
         case condition::timeout: return false;

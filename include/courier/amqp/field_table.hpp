@@ -47,7 +47,7 @@ struct timestamp {
 
 /// A byte array ('x'), RabbitMQ's binary twin of the long string 'S'.
 struct byte_array {
-    std::string bytes;
+    std::string bytes{};
     friend bool operator==(const byte_array&, const byte_array&) = default;
 };
 

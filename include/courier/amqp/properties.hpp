@@ -21,20 +21,20 @@ inline constexpr std::uint8_t delivery_mode_persistent = 2;
 
 /// The 14 properties of class basic; an empty optional is not sent.
 struct basic_properties {
-    std::optional<std::string> content_type;      ///< MIME type, "application/json"
-    std::optional<std::string> content_encoding;  ///< "gzip"...
-    std::optional<field_table> headers;           ///< application headers
-    std::optional<std::uint8_t> delivery_mode;    ///< delivery_mode_transient (1) or _persistent (2)
-    std::optional<std::uint8_t> priority;         ///< 0-9
-    std::optional<std::string> correlation_id;    ///< ties a reply to its request
-    std::optional<std::string> reply_to;          ///< queue the reply goes to
-    std::optional<std::string> expiration;        ///< per-message TTL in milliseconds, as decimal text
-    std::optional<std::string> message_id;
-    std::optional<std::uint64_t> timestamp;       ///< seconds since the Unix epoch
-    std::optional<std::string> type;
-    std::optional<std::string> user_id;           ///< RabbitMQ checks it is the connection's user
-    std::optional<std::string> app_id;
-    std::optional<std::string> cluster_id;        ///< deprecated, still carried
+    std::optional<std::string> content_type{};      ///< MIME type, "application/json"
+    std::optional<std::string> content_encoding{};  ///< "gzip"...
+    std::optional<field_table> headers{};           ///< application headers
+    std::optional<std::uint8_t> delivery_mode{};    ///< delivery_mode_transient (1) or _persistent (2)
+    std::optional<std::uint8_t> priority{};         ///< 0-9
+    std::optional<std::string> correlation_id{};    ///< ties a reply to its request
+    std::optional<std::string> reply_to{};          ///< queue the reply goes to
+    std::optional<std::string> expiration{};        ///< per-message TTL in milliseconds, as decimal text
+    std::optional<std::string> message_id{};
+    std::optional<std::uint64_t> timestamp{};       ///< seconds since the Unix epoch
+    std::optional<std::string> type{};
+    std::optional<std::string> user_id{};           ///< RabbitMQ checks it is the connection's user
+    std::optional<std::string> app_id{};
+    std::optional<std::string> cluster_id{};        ///< deprecated, still carried
 
     // In flag order: the first field is flag bit 15, the last bit 2.
     using fields = detail::field_list<detail::shortstr<&basic_properties::content_type>,
@@ -74,7 +74,7 @@ inline constexpr std::uint16_t basic_class_id = 60;
 struct content_header {
     std::uint16_t class_id = basic_class_id;
     std::uint64_t body_size = 0;
-    basic_properties properties;
+    basic_properties properties{};
     friend bool operator==(const content_header&, const content_header&) = default;
 };
 

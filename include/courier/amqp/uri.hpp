@@ -41,10 +41,10 @@ struct uri {
     std::string user = "guest";
     std::string password = "guest";
     std::string vhost = "/";
-    std::optional<std::uint16_t> heartbeat;                      ///< seconds, 0 disables
-    std::optional<std::uint32_t> frame_max;                      ///< bytes, overhead included
-    std::optional<std::uint16_t> channel_max;
-    std::optional<std::chrono::milliseconds> connection_timeout;
+    std::optional<std::uint16_t> heartbeat{};                      ///< seconds, 0 disables
+    std::optional<std::uint32_t> frame_max{};                      ///< bytes, overhead included
+    std::optional<std::uint16_t> channel_max{};
+    std::optional<std::chrono::milliseconds> connection_timeout{};
     friend bool operator==(const uri&, const uri&) = default;
 };
 

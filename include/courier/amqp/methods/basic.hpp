@@ -30,13 +30,13 @@ using basic_qos_ok = empty_method<60, 11>;
 /// An empty consumer_tag asks the broker to make one up (basic.consume-ok).
 struct basic_consume {
     static constexpr std::uint16_t class_id = 60, method_id = 20;
-    std::string queue;
-    std::string consumer_tag;
+    std::string queue{};
+    std::string consumer_tag{};
     bool no_local = false;
     bool no_ack = false;
     bool exclusive = false;
     bool no_wait = false;
-    field_table arguments;
+    field_table arguments{};
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&basic_consume::queue>,
                                       detail::shortstr<&basic_consume::consumer_tag>,
@@ -52,7 +52,7 @@ struct basic_consume {
 template <std::uint16_t MethodId>
 struct consumer_tag_method {
     static constexpr std::uint16_t class_id = 60, method_id = MethodId;
-    std::string consumer_tag;
+    std::string consumer_tag{};
     using fields = detail::field_list<detail::shortstr<&consumer_tag_method::consumer_tag>>;
     friend bool operator==(const consumer_tag_method&, const consumer_tag_method&) = default;
 };
@@ -62,7 +62,7 @@ using basic_consume_ok = consumer_tag_method<21>;
 /// went away (consumer_cancel_notify).
 struct basic_cancel {
     static constexpr std::uint16_t class_id = 60, method_id = 30;
-    std::string consumer_tag;
+    std::string consumer_tag{};
     bool no_wait = false;
     using fields = detail::field_list<detail::shortstr<&basic_cancel::consumer_tag>,
                                       detail::bit<&basic_cancel::no_wait>>;
@@ -72,8 +72,8 @@ using basic_cancel_ok = consumer_tag_method<31>;
 
 struct basic_publish {
     static constexpr std::uint16_t class_id = 60, method_id = 40;
-    std::string exchange;
-    std::string routing_key;
+    std::string exchange{};
+    std::string routing_key{};
     bool mandatory = false;  ///< return the message (basic.return) when no queue takes it
     bool immediate = false;  ///< unsupported by RabbitMQ 3+, which closes the channel
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
@@ -88,9 +88,9 @@ struct basic_publish {
 struct basic_return {
     static constexpr std::uint16_t class_id = 60, method_id = 50;
     std::uint16_t reply_code = 0;
-    std::string reply_text;
-    std::string exchange;
-    std::string routing_key;
+    std::string reply_text{};
+    std::string exchange{};
+    std::string routing_key{};
     using fields = detail::field_list<detail::short_<&basic_return::reply_code>,
                                       detail::shortstr<&basic_return::reply_text>,
                                       detail::shortstr<&basic_return::exchange>,
@@ -101,11 +101,11 @@ struct basic_return {
 /// A message for a consumer, followed by its content.
 struct basic_deliver {
     static constexpr std::uint16_t class_id = 60, method_id = 60;
-    std::string consumer_tag;
+    std::string consumer_tag{};
     std::uint64_t delivery_tag = 0;
     bool redelivered = false;
-    std::string exchange;
-    std::string routing_key;
+    std::string exchange{};
+    std::string routing_key{};
     using fields = detail::field_list<detail::shortstr<&basic_deliver::consumer_tag>,
                                       detail::longlong<&basic_deliver::delivery_tag>,
                                       detail::bit<&basic_deliver::redelivered>,
@@ -116,7 +116,7 @@ struct basic_deliver {
 
 struct basic_get {
     static constexpr std::uint16_t class_id = 60, method_id = 70;
-    std::string queue;
+    std::string queue{};
     bool no_ack = false;
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&basic_get::queue>,
@@ -129,8 +129,8 @@ struct basic_get_ok {
     static constexpr std::uint16_t class_id = 60, method_id = 71;
     std::uint64_t delivery_tag = 0;
     bool redelivered = false;
-    std::string exchange;
-    std::string routing_key;
+    std::string exchange{};
+    std::string routing_key{};
     std::uint32_t message_count = 0;  ///< messages left in the queue
     using fields = detail::field_list<detail::longlong<&basic_get_ok::delivery_tag>,
                                       detail::bit<&basic_get_ok::redelivered>,

@@ -25,7 +25,7 @@ template <std::uint16_t ClassId, std::uint16_t MethodId>
 struct close_method {
     static constexpr std::uint16_t class_id = ClassId, method_id = MethodId;
     std::uint16_t reply_code = 200;
-    std::string reply_text;
+    std::string reply_text{};
     std::uint16_t failed_class_id = 0;   ///< the spec's class-id
     std::uint16_t failed_method_id = 0;  ///< the spec's method-id
     using fields = detail::field_list<detail::short_<&close_method::reply_code>,

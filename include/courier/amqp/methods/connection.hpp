@@ -19,7 +19,7 @@ struct connection_start {
     static constexpr std::uint16_t class_id = 10, method_id = 10;
     std::uint8_t version_major = 0;
     std::uint8_t version_minor = 9;
-    field_table server_properties;
+    field_table server_properties{};
     std::string mechanisms = "PLAIN";
     std::string locales = "en_US";
     using fields = detail::field_list<detail::octet<&connection_start::version_major>,
@@ -34,9 +34,9 @@ struct connection_start {
 /// mechanism chosen and its response (plain_response() for PLAIN).
 struct connection_start_ok {
     static constexpr std::uint16_t class_id = 10, method_id = 11;
-    field_table client_properties;
+    field_table client_properties{};
     std::string mechanism = "PLAIN";
-    std::string response;
+    std::string response{};
     std::string locale = "en_US";
     using fields = detail::field_list<detail::table<&connection_start_ok::client_properties>,
                                       detail::shortstr<&connection_start_ok::mechanism>,
@@ -48,14 +48,14 @@ struct connection_start_ok {
 /// A SASL challenge (mechanisms other than PLAIN).
 struct connection_secure {
     static constexpr std::uint16_t class_id = 10, method_id = 20;
-    std::string challenge;
+    std::string challenge{};
     using fields = detail::field_list<detail::longstr<&connection_secure::challenge>>;
     friend bool operator==(const connection_secure&, const connection_secure&) = default;
 };
 
 struct connection_secure_ok {
     static constexpr std::uint16_t class_id = 10, method_id = 21;
-    std::string response;
+    std::string response{};
     using fields = detail::field_list<detail::longstr<&connection_secure_ok::response>>;
     friend bool operator==(const connection_secure_ok&, const connection_secure_ok&) = default;
 };
@@ -99,7 +99,7 @@ using connection_close_ok = empty_method<10, 51>;
 /// alarm); publishes will stall until connection.unblocked.
 struct connection_blocked {
     static constexpr std::uint16_t class_id = 10, method_id = 60;
-    std::string reason;
+    std::string reason{};
     using fields = detail::field_list<detail::shortstr<&connection_blocked::reason>>;
     friend bool operator==(const connection_blocked&, const connection_blocked&) = default;
 };
@@ -108,8 +108,8 @@ using connection_unblocked = empty_method<10, 61>;
 /// RabbitMQ: replaces the credential of an open connection (OAuth 2 tokens).
 struct connection_update_secret {
     static constexpr std::uint16_t class_id = 10, method_id = 70;
-    std::string new_secret;
-    std::string reason;
+    std::string new_secret{};
+    std::string reason{};
     using fields = detail::field_list<detail::longstr<&connection_update_secret::new_secret>,
                                       detail::shortstr<&connection_update_secret::reason>>;
     friend bool operator==(const connection_update_secret&, const connection_update_secret&) = default;
@@ -144,7 +144,7 @@ inline field_table client_properties(std::string_view connection_name = {}) {
 /// The PLAIN mechanism's response (RFC 4616 without authorization id):
 /// NUL, user, NUL, password.
 inline std::string plain_response(std::string_view user, std::string_view password) {
-    std::string r;
+    std::string r{};
     r.reserve(user.size() + password.size() + 2);
     r.push_back('\0');
     r.append(user);

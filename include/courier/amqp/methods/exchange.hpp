@@ -12,14 +12,14 @@ namespace courier::amqp {
 
 struct exchange_declare {
     static constexpr std::uint16_t class_id = 40, method_id = 10;
-    std::string exchange;
+    std::string exchange{};
     std::string type = "direct";
     bool passive = false;
     bool durable = false;
     bool auto_delete = false;
     bool internal = false;
     bool no_wait = false;
-    field_table arguments;
+    field_table arguments{};
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&exchange_declare::exchange>,
                                       detail::shortstr<&exchange_declare::type>,
@@ -35,7 +35,7 @@ using exchange_declare_ok = empty_method<40, 11>;
 
 struct exchange_delete {
     static constexpr std::uint16_t class_id = 40, method_id = 20;
-    std::string exchange;
+    std::string exchange{};
     bool if_unused = false;
     bool no_wait = false;
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
@@ -50,11 +50,11 @@ using exchange_delete_ok = empty_method<40, 21>;
 template <std::uint16_t MethodId>
 struct exchange_binding_method {
     static constexpr std::uint16_t class_id = 40, method_id = MethodId;
-    std::string destination;
-    std::string source;
-    std::string routing_key;
+    std::string destination{};
+    std::string source{};
+    std::string routing_key{};
     bool no_wait = false;
-    field_table arguments;
+    field_table arguments{};
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&exchange_binding_method::destination>,
                                       detail::shortstr<&exchange_binding_method::source>,

@@ -13,13 +13,13 @@ namespace courier::amqp {
 /// name comes back in queue.declare-ok).
 struct queue_declare {
     static constexpr std::uint16_t class_id = 50, method_id = 10;
-    std::string queue;
+    std::string queue{};
     bool passive = false;
     bool durable = false;
     bool exclusive = false;
     bool auto_delete = false;
     bool no_wait = false;
-    field_table arguments;
+    field_table arguments{};
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&queue_declare::queue>,
                                       detail::bit<&queue_declare::passive>,
@@ -33,7 +33,7 @@ struct queue_declare {
 
 struct queue_declare_ok {
     static constexpr std::uint16_t class_id = 50, method_id = 11;
-    std::string queue;
+    std::string queue{};
     std::uint32_t message_count = 0;
     std::uint32_t consumer_count = 0;
     using fields = detail::field_list<detail::shortstr<&queue_declare_ok::queue>,
@@ -44,11 +44,11 @@ struct queue_declare_ok {
 
 struct queue_bind {
     static constexpr std::uint16_t class_id = 50, method_id = 20;
-    std::string queue;
-    std::string exchange;
-    std::string routing_key;
+    std::string queue{};
+    std::string exchange{};
+    std::string routing_key{};
     bool no_wait = false;
-    field_table arguments;
+    field_table arguments{};
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&queue_bind::queue>,
                                       detail::shortstr<&queue_bind::exchange>,
@@ -62,10 +62,10 @@ using queue_bind_ok = empty_method<50, 21>;
 /// Unlike queue.bind, queue.unbind has no no-wait bit.
 struct queue_unbind {
     static constexpr std::uint16_t class_id = 50, method_id = 50;
-    std::string queue;
-    std::string exchange;
-    std::string routing_key;
-    field_table arguments;
+    std::string queue{};
+    std::string exchange{};
+    std::string routing_key{};
+    field_table arguments{};
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&queue_unbind::queue>,
                                       detail::shortstr<&queue_unbind::exchange>,
@@ -77,7 +77,7 @@ using queue_unbind_ok = empty_method<50, 51>;
 
 struct queue_purge {
     static constexpr std::uint16_t class_id = 50, method_id = 30;
-    std::string queue;
+    std::string queue{};
     bool no_wait = false;
     using fields = detail::field_list<detail::reserved<detail::kind::short_>,  // ticket
                                       detail::shortstr<&queue_purge::queue>,
@@ -97,7 +97,7 @@ using queue_purge_ok = message_count_method<31>;
 
 struct queue_delete {
     static constexpr std::uint16_t class_id = 50, method_id = 40;
-    std::string queue;
+    std::string queue{};
     bool if_unused = false;
     bool if_empty = false;
     bool no_wait = false;
