@@ -302,7 +302,8 @@ inline asio::awaitable<void> channel::close() {
     closing_ = true;
     auto self = shared_from_this();
     try {
-        (void)co_await call<channel_close_ok>(channel_close{});
+        const channel_close request{};  // named: GCC 12 destroys co_await temporaries twice
+        (void)co_await call<channel_close_ok>(request);
     } catch (const boost::system::system_error&) {
     }
     closed(error::channel_closed);
@@ -381,7 +382,8 @@ inline asio::awaitable<void> connection::open() {
     });
     try {
         asio::ip::tcp::resolver resolver(strand_);
-        auto endpoints = co_await resolver.async_resolve(u.host, std::to_string(u.port), asio::use_awaitable);
+        const auto port = std::to_string(u.port);
+        auto endpoints = co_await resolver.async_resolve(u.host, port, asio::use_awaitable);
         co_await asio::async_connect(stream_->socket(), endpoints, asio::use_awaitable);
         stream_->socket().set_option(asio::ip::tcp::no_delay(true));
         if (auto* t = stream_->tls()) {
@@ -510,7 +512,8 @@ inline asio::awaitable<std::shared_ptr<channel>> connection::open_channel() {
     auto ch = std::make_shared<channel>(*this, id);
     ch->assembler_.emplace(opts_.max_body_size);
     channels_[id] = ch;
-    (void)co_await ch->call<channel_open_ok>(channel_open{});
+    const channel_open request{};
+    (void)co_await ch->call<channel_open_ok>(request);
     co_return ch;
 }
 

@@ -1,0 +1,777 @@
+// courier's publish-subscribe broker over RabbitMQ (AMQP 0-9-1): at-least-once
+// publishing with publisher confirms, consumers with prefetch and acks,
+// redelivery with a delay through retry queues, dead-lettering, and recovery
+// from a lost connection. Satisfies courier::broker, so publisher<Msg>,
+// subscribe<Msg> and every policy layer work over it.
+//
+// Addressing (docs/amqp.md):
+// - exchange mode (the default): topic = a durable fanout exchange; group =
+//   a durable queue bound to it. Every group gets every message; the
+//   members of a group compete.
+// - queue mode, the seed's amqplib code: topic = a durable queue (published
+//   to through the default exchange, as sendToQueue does); the group is
+//   ignored and every subscriber of the topic competes for its messages.
+//
+// Failed messages: a handler that fails (returns an error, throws) has its
+// message sent to `<queue><retry_suffix>.<delay ms>`, a queue whose TTL
+// dead-letters it back to `<queue>` after the delay (RabbitMQ counts these
+// trips in the x-death header: the attempt number). After max_deliveries,
+// or at once for a permanent error, it goes to `<queue><dead_letter_suffix>`.
+// Each move is confirmed by the broker before the original is acked, so a
+// crash in between duplicates the message at worst; it never loses it.
+#ifndef COURIER_AMQP_BROKER_HPP
+#define COURIER_AMQP_BROKER_HPP
+
+#include <courier/amqp/connection.hpp>
+#include <courier/amqp/detail/completion.hpp>
+#include <courier/amqp/detail/message_properties.hpp>
+#include <courier/broker.hpp>
+#include <courier/context.hpp>
+#include <courier/delivery.hpp>
+#include <courier/detail/invoke_consumer.hpp>
+#include <courier/detail/message_id.hpp>
+#include <courier/error.hpp>
+#include <courier/message.hpp>
+#include <courier/propagation.hpp>
+#include <courier/subscription.hpp>
+#include <courier/system_error.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace courier::amqp {
+
+/// How topics and groups map onto exchanges and queues (see the top of
+/// this file and docs/amqp.md).
+enum class addressing {
+    exchange,  ///< topic = fanout exchange, group = queue bound to it
+    queue,     ///< topic = queue (the seed's sendToQueue); groups ignored
+};
+
+struct broker_options {
+    connection_options connection{};
+    addressing mode = addressing::exchange;
+    /// Exchanges and queues survive a broker restart.
+    bool durable = true;
+    /// Messages are written to disk by the broker (delivery mode 2).
+    bool persistent = true;
+    /// A message no queue takes fails with error::unroutable instead of
+    /// being dropped silently.
+    bool mandatory = true;
+    /// Publishes sent and not yet confirmed; async_publish waits beyond it.
+    std::size_t max_in_flight = 1024;
+    /// Reconnection backoff: doubles from the first to the cap, jittered.
+    std::chrono::milliseconds reconnect_delay{100};
+    std::chrono::milliseconds max_reconnect_delay{10'000};
+    /// Deliveries of a message to failing handlers before it is
+    /// dead-lettered (1: no redelivery).
+    unsigned max_deliveries = 5;
+    /// Delay before the first redelivery; doubles each time up to the cap.
+    std::chrono::milliseconds redelivery_delay{1'000};
+    std::chrono::milliseconds max_redelivery_delay{60'000};
+    std::string retry_suffix = ".retry";
+    std::string dead_letter_suffix = ".dlq";
+};
+
+struct subscribe_options {
+    /// Deliveries the broker sends before they are settled (basic.qos).
+    std::uint16_t prefetch = 32;
+};
+
+namespace detail {
+
+class broker_impl;
+
+// The type-erased message handler of a consumer.
+struct consumer_handler {
+    virtual ~consumer_handler() = default;
+    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+                     std::function<void(settlement)> done) = 0;
+};
+
+template <class Handler>
+struct consumer_handler_impl final : consumer_handler {
+    explicit consumer_handler_impl(Handler h) : h(std::move(h)) {}
+    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+             std::function<void(settlement)> done) override {
+        courier::detail::invoke_consumer<message>(h, msg, ctx, ex, std::move(done));
+    }
+    Handler h;
+};
+
+struct consumer;
+
+// One delivery on its way through a handler.
+struct delivery_state {
+    std::shared_ptr<consumer> owner;
+    std::uint64_t generation = 0;  // the consumer's channel it came on
+    std::uint64_t tag = 0;
+    unsigned attempt = 1;
+    message msg;
+    context ctx;
+    basic_properties properties;  // as received: a redelivery re-sends them
+};
+
+struct consumer final : courier::detail::subscription_state, std::enable_shared_from_this<consumer> {
+    std::weak_ptr<broker_impl> owner;
+    std::string topic, group, queue;
+    subscribe_options opts;
+    std::unique_ptr<consumer_handler> handler;
+    boost::asio::any_io_executor ex;  // where the handler runs
+    std::shared_ptr<channel> ch;
+    std::uint64_t generation = 0;
+    std::size_t running = 0;  // deliveries in handlers, not settled yet
+    bool cancelled = false;
+    bool starting = false;
+
+    void cancel() noexcept override;
+};
+
+// A publish not sent yet: waiting for the connection, the window, an
+// unblock, or its exchange or queue to be declared.
+struct publish_job {
+    std::string exchange, routing_key;
+    std::string declare;  // topology key (see broker_impl::declare), "" for none
+    basic_properties properties;
+    std::string body;
+    completion<error_code, publish_ack> done;
+};
+
+struct pending_confirm {
+    std::uint64_t tag = 0;
+    std::size_t id_hash = 0;  // the message id's, to match a basic.return
+    bool settled = false;
+    error_code returned;      // basic.return's reply, when it came back
+    completion<error_code, publish_ack> done;
+};
+
+class broker_impl : public std::enable_shared_from_this<broker_impl> {
+public:
+    broker_impl(boost::asio::any_io_executor ex, broker_options opts)
+        : ex_(std::move(ex)), strand_(boost::asio::make_strand(ex_)), opts_(std::move(opts)), backoff_timer_(strand_),
+          lost_timer_(strand_) {}
+
+    const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
+    const auto& strand() const noexcept { return strand_; }
+    const broker_options& options() const noexcept { return opts_; }
+
+    // -- all below run on the strand
+
+    void start() {
+        if (running_ || closed_) return;
+        running_ = true;
+        boost::asio::co_spawn(strand_, run(shared_from_this()), boost::asio::detached);
+    }
+
+    void wait_connected(completion<error_code> done) {
+        if (closed_) return done(courier::error::broker_closed);
+        if (ready_) return done(error_code{});
+        start();
+        connect_waiters_.push_back(std::move(done));
+    }
+
+    void publish(std::string topic, message msg, context ctx, completion<error_code, publish_ack> done) {
+        publish_job job;
+        if (opts_.mode == addressing::queue) {
+            job.routing_key = topic;
+            job.declare = "q" + topic;
+        } else {
+            job.exchange = topic;
+            job.declare = "x" + topic;
+        }
+        if (msg.id.empty()) ids_.assign(msg.id);
+        // An event outlives its publisher's deadline: it is not sent.
+        courier::inject(ctx, msg, {.deadline = false});
+        to_properties(msg, job.properties);
+        if (opts_.persistent) job.properties.delivery_mode = delivery_mode_persistent;
+        job.body = std::move(msg.payload);
+        job.done = std::move(done);
+        submit(std::move(job));
+    }
+
+    void subscribe(std::shared_ptr<consumer> c) {
+        c->queue = opts_.mode == addressing::queue ? c->topic : c->group;
+        consumers_.push_back(c);
+        start();
+        if (ready_) boost::asio::co_spawn(strand_, start_consumer(shared_from_this(), c), boost::asio::detached);
+    }
+
+    void unsubscribe(const std::shared_ptr<consumer>& c) {
+        if (c->cancelled) return;
+        c->cancelled = true;
+        std::erase(consumers_, c);
+        if (c->ch && c->ch->is_open()) {
+            // Stop new deliveries now; the channel closes once the handlers
+            // running settled theirs (closing it would requeue them).
+            c->ch->send(basic_cancel{std::to_string(c->generation), false});
+            if (c->running == 0) close_channel(c->ch);
+        }
+    }
+
+    void close(completion<error_code> done) {
+        if (closed_) return done(error_code{});
+        closed_ = true;
+        for (auto& j : std::exchange(waiting_, {})) j.done(courier::error::broker_closed, publish_ack{});
+        for (auto& [key, t] : topology_)
+            for (auto& j : std::exchange(t.waiting, {})) j.done(courier::error::broker_closed, publish_ack{});
+        for (auto& w : std::exchange(connect_waiters_, {})) w(courier::error::broker_closed);
+        for (auto& c : std::vector(consumers_)) unsubscribe(c);
+        backoff_timer_.cancel();
+        boost::asio::co_spawn(strand_, shutdown(shared_from_this(), std::move(done)), boost::asio::detached);
+    }
+
+    /// Abrupt: the broker object is being destroyed.
+    void abort() {
+        closed_ = true;
+        backoff_timer_.cancel();
+        lost_timer_.cancel();
+        for (auto& j : std::exchange(waiting_, {})) j.done(courier::error::broker_closed, publish_ack{});
+        for (auto& w : std::exchange(connect_waiters_, {})) w(courier::error::broker_closed);
+        if (conn_) conn_->abort(courier::error::broker_closed);
+    }
+
+    bool ready() const noexcept { return ready_; }
+
+private:
+    struct topology_entry {
+        bool ready = false;
+        bool declaring = false;
+        std::vector<publish_job> waiting;
+    };
+
+    static boost::asio::awaitable<void> run(std::shared_ptr<broker_impl> self) { co_await self->run_loop(); }
+
+    boost::asio::awaitable<void> run_loop() {
+        auto delay = opts_.reconnect_delay;
+        while (!closed_) {
+            conn_ = std::make_shared<connection>(strand_, opts_.connection);
+            error_code ec;
+            try {
+                co_await conn_->open();
+                co_await on_open();
+            } catch (const boost::system::system_error& e) {
+                ec = e.code();
+            }
+            if (ec || !conn_->is_open()) {
+                if (!ec) ec = conn_->error();
+                conn_->abort(ec);
+                for (auto& w : std::exchange(connect_waiters_, {})) w(ec);
+                if (closed_) break;
+                backoff_timer_.expires_after(jitter(delay));
+                delay = std::min(delay * 2, opts_.max_reconnect_delay);
+                error_code ignored;
+                co_await backoff_timer_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+                continue;
+            }
+            delay = opts_.reconnect_delay;
+            // Wait for the connection to fail: on_lost cancels this wait.
+            lost_timer_.expires_at(std::chrono::steady_clock::time_point::max());
+            error_code ignored;
+            co_await lost_timer_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+        }
+        running_ = false;
+    }
+
+    boost::asio::awaitable<void> on_open() {
+        auto c = conn_;
+        c->on_blocked = [this](bool) { drain(); };
+        c->on_lost = [self = shared_from_this(), c](error_code ec) { self->lost(c, ec); };
+        pub_ch_ = co_await c->open_channel();
+        const confirm_select select{};
+        (void)co_await pub_ch_->call<confirm_select_ok>(select);
+        next_tag_ = 1;
+        pub_ch_->on_method = [this](method& m) { on_confirm(m); };
+        pub_ch_->on_content = [this](content_assembler& a) { on_return(a); };
+        pub_ch_->on_close = [this, c](error_code ec) {
+            // The publish channel only closes on a broker error in a publish
+            // (a missing exchange): the connection is started over.
+            if (c->is_open()) c->abort(ec);
+        };
+        topo_ch_ = co_await c->open_channel();
+        topology_.clear();
+        ready_ = true;
+        for (auto& w : std::exchange(connect_waiters_, {})) w(error_code{});
+        for (auto& cons : consumers_)
+            boost::asio::co_spawn(strand_, start_consumer(shared_from_this(), cons), boost::asio::detached);
+        drain();
+    }
+
+    void lost(const std::shared_ptr<connection>& c, error_code ec) {
+        if (c != conn_) return;
+        ready_ = false;
+        // Sent and unconfirmed: the broker may or may not have them. They
+        // fail with the connection's error, which is retryable, so a
+        // publisher with a retry policy sends them again.
+        for (auto& p : std::exchange(pending_, {}))
+            if (!p.settled) p.done(ec, publish_ack{});
+        // Waiting for a declaration: back in the queue, declared again.
+        for (auto& [key, t] : topology_)
+            for (auto& j : t.waiting) waiting_.push_front(std::move(j));
+        topology_.clear();
+        for (auto& cons : consumers_) {
+            cons->ch = nullptr;
+            cons->starting = false;
+        }
+        pub_ch_ = topo_ch_ = nullptr;
+        lost_timer_.cancel();
+    }
+
+    // -- publishing
+
+    void submit(publish_job&& job) {
+        if (closed_) return job.done(courier::error::broker_closed, publish_ack{});
+        if (!ready_ || conn_->blocked() || pending_.size() >= opts_.max_in_flight || !waiting_.empty()) {
+            waiting_.push_back(std::move(job));
+            return;
+        }
+        send_declared(std::move(job));
+    }
+
+    void send_declared(publish_job&& job) {
+        if (!job.declare.empty()) {
+            auto& t = topology_[job.declare];
+            if (!t.ready) {
+                const bool start = !t.declaring;
+                t.declaring = true;
+                auto key = job.declare;
+                t.waiting.push_back(std::move(job));
+                if (start) boost::asio::co_spawn(strand_, declare(shared_from_this(), conn_, key), boost::asio::detached);
+                return;
+            }
+        }
+        send(std::move(job));
+    }
+
+    void send(publish_job&& job) {
+        basic_publish p;
+        p.exchange = std::move(job.exchange);
+        p.routing_key = std::move(job.routing_key);
+        p.mandatory = opts_.mandatory;
+        if (auto ec = pub_ch_->publish(p, job.properties, job.body)) return job.done(ec, publish_ack{});
+        pending_confirm pc;
+        pc.tag = next_tag_++;
+        if (p.mandatory && job.properties.message_id) pc.id_hash = std::hash<std::string>{}(*job.properties.message_id);
+        pc.done = std::move(job.done);
+        pending_.push_back(std::move(pc));
+    }
+
+    void drain() {
+        while (ready_ && !conn_->blocked() && pending_.size() < opts_.max_in_flight && !waiting_.empty()) {
+            auto job = std::move(waiting_.front());
+            waiting_.pop_front();
+            send_declared(std::move(job));
+        }
+    }
+
+    void on_confirm(method& m) {
+        std::uint64_t tag = 0;
+        bool multiple = false;
+        error_code ec;
+        if (auto* a = std::get_if<basic_ack>(&m)) {
+            tag = a->delivery_tag;
+            multiple = a->multiple;
+        } else if (auto* n = std::get_if<basic_nack>(&m)) {
+            tag = n->delivery_tag;
+            multiple = n->multiple;
+            ec = error::nacked;
+        } else {
+            return;
+        }
+        for (auto& p : pending_) {
+            if (p.tag > tag) break;
+            if (p.settled || (!multiple && p.tag != tag)) continue;
+            p.settled = true;
+            const auto result = ec ? ec : p.returned;
+            p.done(result, publish_ack{result ? 0u : 1u, p.tag});
+        }
+        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        drain();
+    }
+
+    void on_return(content_assembler& a) {
+        auto* r = std::get_if<basic_return>(&a.current_method());
+        if (!r) return;
+        const auto& id = a.properties().message_id;
+        if (!id) return;
+        const auto h = std::hash<std::string>{}(*id);
+        // RabbitMQ returns a message before it confirms it.
+        for (auto& p : pending_)
+            if (!p.settled && p.id_hash == h && !p.returned) {
+                p.returned = r->reply_code == 312 ? error_code(courier::error::unroutable) : make_reply_error(r->reply_code);
+                break;
+            }
+    }
+
+    // Declares an exchange or queue once per connection. Keys: "x<name>"
+    // an exchange, "q<name>" a durable queue, "r<queue>\n<ms>" a retry queue.
+    static boost::asio::awaitable<void> declare(std::shared_ptr<broker_impl> self, std::shared_ptr<connection> c,
+                                                std::string key) {
+        error_code ec;
+        try {
+            co_await self->declare_one(key);
+        } catch (const boost::system::system_error& e) {
+            ec = e.code();
+        }
+        if (c != self->conn_) co_return;  // the connection went away meanwhile; lost() requeued the jobs
+        auto it = self->topology_.find(key);
+        if (it == self->topology_.end()) co_return;
+        auto jobs = std::move(it->second.waiting);
+        it->second.declaring = false;
+        if (ec) {
+            self->topology_.erase(it);
+            for (auto& j : jobs) j.done(ec, publish_ack{});
+            co_return;
+        }
+        it->second.ready = true;
+        for (auto& j : jobs) self->send(std::move(j));
+    }
+
+    boost::asio::awaitable<void> declare_one(const std::string& key) {
+        if (!topo_ch_ || !topo_ch_->is_open()) topo_ch_ = co_await conn_->open_channel();
+        auto ch = topo_ch_;
+        const std::string name = key.substr(1);
+        if (key[0] == 'x') {
+            exchange_declare d;
+            d.exchange = name;
+            d.type = "fanout";
+            d.durable = opts_.durable;
+            (void)co_await ch->call<exchange_declare_ok>(d);
+        } else if (key[0] == 'q') {
+            const auto d = queue_declaration(name);
+            (void)co_await ch->call<queue_declare_ok>(d);
+        } else {
+            const auto nl = name.find('\n');
+            const auto queue = name.substr(0, nl);
+            const auto ms = std::stoll(name.substr(nl + 1));
+            auto d = queue_declaration(retry_queue(queue, ms));
+            d.arguments.set("x-message-ttl", static_cast<std::int64_t>(ms));
+            d.arguments.set("x-dead-letter-exchange", std::string());
+            d.arguments.set("x-dead-letter-routing-key", queue);
+            (void)co_await ch->call<queue_declare_ok>(d);
+        }
+    }
+
+    queue_declare queue_declaration(std::string name) const {
+        queue_declare d;
+        d.queue = std::move(name);
+        d.durable = opts_.durable;
+        return d;
+    }
+
+    std::string retry_queue(const std::string& queue, long long ms) const {
+        return queue + opts_.retry_suffix + "." + std::to_string(ms);
+    }
+
+    // -- consuming
+
+    static boost::asio::awaitable<void> start_consumer(std::shared_ptr<broker_impl> self, std::shared_ptr<consumer> c) {
+        if (c->starting || c->cancelled || !self->ready_) co_return;
+        c->starting = true;
+        auto conn = self->conn_;
+        try {
+            auto ch = co_await conn->open_channel();
+            if (c->cancelled) {
+                self->close_channel(ch);
+                co_return;
+            }
+            const auto& o = self->opts_;
+            if (o.mode == addressing::exchange) {
+                exchange_declare x;
+                x.exchange = c->topic;
+                x.type = "fanout";
+                x.durable = o.durable;
+                (void)co_await ch->call<exchange_declare_ok>(x);
+            }
+            // Named: GCC 12 destroys temporaries of a co_await expression twice.
+            const auto queue = self->queue_declaration(c->queue);
+            (void)co_await ch->call<queue_declare_ok>(queue);
+            const auto dead_letters = self->queue_declaration(c->queue + o.dead_letter_suffix);
+            (void)co_await ch->call<queue_declare_ok>(dead_letters);
+            if (o.mode == addressing::exchange) {
+                queue_bind b;
+                b.queue = c->queue;
+                b.exchange = c->topic;
+                (void)co_await ch->call<queue_bind_ok>(b);
+            }
+            const basic_qos qos{0, c->opts.prefetch, false};
+            (void)co_await ch->call<basic_qos_ok>(qos);
+            ++c->generation;
+            basic_consume consume;
+            consume.queue = c->queue;
+            consume.consumer_tag = std::to_string(c->generation);
+            std::weak_ptr<consumer> weak = c;
+            const auto generation = c->generation;
+            ch->on_content = [self, weak, generation](content_assembler& a) {
+                if (auto cons = weak.lock()) self->on_delivery(cons, generation, a);
+            };
+            ch->on_method = [self, weak](method& m) {
+                // The broker cancelled the consumer (its queue was deleted):
+                // start over, which declares the queue again.
+                if (!std::holds_alternative<basic_cancel>(m)) return;
+                if (auto cons = weak.lock()) self->restart_consumer(cons);
+            };
+            ch->on_close = [self, weak, conn](error_code) {
+                auto cons = weak.lock();
+                if (!cons || cons->cancelled || conn != self->conn_ || !conn->is_open()) return;
+                self->restart_consumer(cons);
+            };
+            c->ch = ch;
+            (void)co_await ch->call<basic_consume_ok>(consume);
+        } catch (const boost::system::system_error&) {
+            c->starting = false;
+            // A channel error (a queue declared with other arguments...) or
+            // a lost connection: try again after the reconnection delay.
+            if (conn == self->conn_ && conn->is_open() && !c->cancelled) self->restart_consumer(c);
+            co_return;
+        }
+        c->starting = false;
+    }
+
+    void restart_consumer(const std::shared_ptr<consumer>& c) {
+        if (c->cancelled) return;
+        if (c->ch) close_channel(std::exchange(c->ch, nullptr));
+        c->starting = false;
+        auto t = std::make_shared<boost::asio::steady_timer>(strand_, jitter(opts_.reconnect_delay));
+        t->async_wait([self = shared_from_this(), c, t](error_code ec) {
+            if (!ec && self->ready_)
+                boost::asio::co_spawn(self->strand_, start_consumer(self, c), boost::asio::detached);
+        });
+    }
+
+    void close_channel(std::shared_ptr<channel> ch) {
+        if (!ch) return;
+        ch->on_close = nullptr;
+        ch->on_content = nullptr;
+        ch->on_method = nullptr;
+        boost::asio::co_spawn(strand_, [ch]() -> boost::asio::awaitable<void> { co_await ch->close(); },
+                              boost::asio::detached);
+    }
+
+    void on_delivery(const std::shared_ptr<consumer>& c, std::uint64_t generation, content_assembler& a) {
+        auto* d = std::get_if<basic_deliver>(&a.current_method());
+        if (!d || c->cancelled) return;
+        auto state = std::make_shared<delivery_state>();
+        state->owner = c;
+        state->generation = generation;
+        state->tag = d->delivery_tag;
+        state->properties = std::move(a.properties());
+        state->msg.payload = a.take_body();
+        from_properties(state->properties, state->msg);
+        state->ctx = courier::extract(state->msg);
+        state->attempt = 1 + retries_of(state->properties, c->queue + opts_.retry_suffix);
+        // A redelivery by the broker (the connection broke before the ack)
+        // is an attempt too.
+        if (d->redelivered) ++state->attempt;
+        state->ctx.attempt = state->attempt;
+        ++c->running;
+        boost::asio::post(c->ex, [self = shared_from_this(), state] {
+            auto& cons = *state->owner;
+            cons.handler->run(state->msg, state->ctx, cons.ex, [self, state](settlement s) {
+                boost::asio::dispatch(self->strand_, [self, state, s] { self->settle(state, s); });
+            });
+        });
+    }
+
+    void settle(const std::shared_ptr<delivery_state>& d, settlement s) {
+        auto& c = *d->owner;
+        --c.running;
+        auto ch = c.ch;
+        const bool live = ch && ch->is_open() && c.generation == d->generation;
+        if (!live) return;  // the channel that carried it is gone: the broker redelivers it
+        if (s == settlement::ack) {
+            ch->send(basic_ack{d->tag, false});
+        } else {
+            // Move the message to the retry or dead-letter queue; ack the
+            // original only once the broker confirmed the copy.
+            publish_job job;
+            const bool retry = s == settlement::nack && d->attempt < opts_.max_deliveries;
+            if (retry) {
+                auto delay = opts_.redelivery_delay;
+                for (unsigned i = 1; i < d->attempt && delay < opts_.max_redelivery_delay; ++i) delay *= 2;
+                const auto ms = std::min(delay, opts_.max_redelivery_delay).count();
+                job.routing_key = retry_queue(c.queue, ms);
+                job.declare = "r" + c.queue + "\n" + std::to_string(ms);
+            } else {
+                job.routing_key = c.queue + opts_.dead_letter_suffix;
+                job.declare = "q" + job.routing_key;
+            }
+            job.properties = d->properties;
+            job.body = std::move(d->msg.payload);
+            job.done = completion<error_code, publish_ack>(
+                [self = shared_from_this(), d](error_code ec, publish_ack) { self->after_move(d, ec); }, strand_);
+            submit(std::move(job));
+            return;  // the channel closes (if cancelled) after the move
+        }
+        if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
+    }
+
+    void after_move(const std::shared_ptr<delivery_state>& d, error_code ec) {
+        auto& c = *d->owner;
+        auto ch = c.ch;
+        if (ch && ch->is_open() && c.generation == d->generation) {
+            // Not moved: requeue it, so it is not lost.
+            if (ec) ch->send(basic_nack{d->tag, false, true});
+            else ch->send(basic_ack{d->tag, false});
+        }
+        if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
+    }
+
+    static boost::asio::awaitable<void> shutdown(std::shared_ptr<broker_impl> self, completion<error_code> done) {
+        // Give unconfirmed publishes a moment to be confirmed, then say goodbye.
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        boost::asio::steady_timer t(self->strand_);
+        while (!self->pending_.empty() && self->conn_ && self->conn_->is_open() &&
+               std::chrono::steady_clock::now() < deadline) {
+            t.expires_after(std::chrono::milliseconds(10));
+            error_code ignored;
+            co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+        }
+        if (self->conn_) co_await self->conn_->close();
+        self->lost_timer_.cancel();
+        done(error_code{});
+    }
+
+    std::chrono::milliseconds jitter(std::chrono::milliseconds d) {
+        // Full jitter on the upper half: between d/2 and d.
+        const auto half = d.count() / 2;
+        return std::chrono::milliseconds(half + static_cast<long long>(courier::detail::random_u64() % static_cast<std::uint64_t>(half + 1)));
+    }
+
+    boost::asio::any_io_executor ex_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    broker_options opts_;
+    boost::asio::steady_timer backoff_timer_, lost_timer_;
+    std::shared_ptr<connection> conn_;
+    std::shared_ptr<channel> pub_ch_, topo_ch_;
+    bool running_ = false, ready_ = false, closed_ = false;
+    std::uint64_t next_tag_ = 1;
+    std::deque<pending_confirm> pending_;
+    std::deque<publish_job> waiting_;
+    std::unordered_map<std::string, topology_entry> topology_;
+    std::vector<completion<error_code>> connect_waiters_;
+    std::vector<std::shared_ptr<consumer>> consumers_;
+    courier::detail::id_source ids_;
+};
+
+inline void consumer::cancel() noexcept {
+    if (auto b = owner.lock()) {
+        auto self = shared_from_this();
+        boost::asio::dispatch(b->strand(), [b, self] { b->unsubscribe(self); });
+    }
+}
+
+}  // namespace detail
+
+/// A RabbitMQ broker (see the top of this file). Thread-safe: every
+/// operation may be called from any thread. Connects on first use (or
+/// async_connect) and reconnects by itself until async_close.
+class broker {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    explicit broker(executor_type ex, broker_options opts = {})
+        : impl_(std::make_shared<detail::broker_impl>(std::move(ex), std::move(opts))) {}
+    broker(const broker&) = delete;
+    broker& operator=(const broker&) = delete;
+    /// Stops at once: publishes not yet confirmed fail with broker_closed
+    /// (prefer async_close, which waits for their confirms).
+    ~broker() {
+        boost::asio::dispatch(impl_->strand(), [impl = impl_] { impl->abort(); });
+    }
+
+    executor_type get_executor() const noexcept { return impl_->executor(); }
+    const broker_options& options() const noexcept { return impl_->options(); }
+
+    /// Completes once connected (at once when already), or with the error
+    /// of the first attempt that failed; reconnection goes on regardless.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_connect(CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+            [impl = impl_](auto handler) {
+                detail::completion<error_code> done(std::move(handler), impl->executor());
+                boost::asio::post(impl->strand(), [impl, done = std::move(done)]() mutable {
+                    impl->wait_connected(std::move(done));
+                });
+            },
+            token);
+    }
+
+    /// Publishes `msg` to `topic`; completes when the broker confirmed it
+    /// (publisher confirms): `publish_ack{1, delivery tag}`. Errors:
+    /// courier::error::unroutable (mandatory, and no queue took it),
+    /// amqp::error::nacked (the broker refused it), the connection's error
+    /// when it broke before the confirm (retryable: the message may or may
+    /// not have arrived), a reply code when the exchange or queue could not
+    /// be declared, courier::error::broker_closed. Waits, without failing, while the
+    /// broker is unreachable, blocked, or max_in_flight publishes are
+    /// unconfirmed.
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
+            [impl = impl_](auto handler, std::string topic, message msg, context ctx) {
+                detail::completion<error_code, publish_ack> done(std::move(handler), impl->executor());
+                boost::asio::post(impl->strand(), [impl, topic = std::move(topic), msg = std::move(msg),
+                                                   ctx = std::move(ctx), done = std::move(done)]() mutable {
+                    impl->publish(std::move(topic), std::move(msg), std::move(ctx), std::move(done));
+                });
+            },
+            token, std::string(topic), std::move(msg), std::move(ctx));
+    }
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_publish(std::string_view topic, message msg, CompletionToken&& token = {}) {
+        return async_publish(topic, std::move(msg), context{}, std::forward<CompletionToken>(token));
+    }
+
+    /// Subscribes `handler` to `topic` as a member of `group` (exchange
+    /// mode; queue mode ignores the group). Handler forms as for every
+    /// courier broker: `R(const message&, context&)` or a coroutine; normal
+    /// return acks, an error or exception redelivers (after the delay) or
+    /// dead-letters. `context::attempt` counts the deliveries (> 1: a
+    /// redelivery). Handlers run on `ex` (default: the broker's executor),
+    /// at most `prefetch` at a time.
+    template <class Handler>
+        requires courier::detail::consumer_handler<Handler, message>
+    subscription subscribe(std::string_view topic, std::string_view group, Handler handler,
+                           subscribe_options opts = {}, executor_type ex = {}) {
+        auto c = std::make_shared<detail::consumer>();
+        c->owner = impl_;
+        c->topic = std::string(topic);
+        c->group = std::string(group);
+        c->opts = opts;
+        c->handler = std::make_unique<detail::consumer_handler_impl<Handler>>(std::move(handler));
+        c->ex = ex ? ex : impl_->executor();
+        boost::asio::dispatch(impl_->strand(), [impl = impl_, c] { impl->subscribe(c); });
+        return subscription(c);
+    }
+
+    /// Stops: new publishes fail with broker_closed, consumers are
+    /// cancelled, unconfirmed publishes get up to 5 s to be confirmed, then
+    /// the connection closes (connection.close).
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_close(CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+            [impl = impl_](auto handler) {
+                detail::completion<error_code> done(std::move(handler), impl->executor());
+                boost::asio::post(impl->strand(), [impl, done = std::move(done)]() mutable { impl->close(std::move(done)); });
+            },
+            token);
+    }
+
+private:
+    std::shared_ptr<detail::broker_impl> impl_;
+};
+
+}  // namespace courier::amqp
+
+#endif
