@@ -87,6 +87,10 @@ struct broker_options {
 struct subscribe_options {
     /// Deliveries the broker sends before they are settled (basic.qos).
     std::uint16_t prefetch = 32;
+    /// Called (on the handler's executor) each time the consumer is
+    /// established: its queue declared and bound, basic.consume confirmed.
+    /// From then on, nothing published to the topic misses this group.
+    std::function<void()> on_consuming{};
 };
 
 namespace detail {
@@ -528,6 +532,7 @@ private:
             };
             c->ch = ch;
             (void)co_await ch->call<basic_consume_ok>(consume);
+            if (c->opts.on_consuming) boost::asio::post(c->ex, c->opts.on_consuming);
         } catch (const boost::system::system_error&) {
             c->starting = false;
             // A channel error (a queue declared with other arguments...) or
