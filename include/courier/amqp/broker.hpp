@@ -160,6 +160,24 @@ struct pending_confirm {
     completion<error_code, publish_ack> done;
 };
 
+/// The extension point for what lives on the broker's connection besides
+/// its own channels (amqp::rpc_client, amqp::rpc_server). An attachment is
+/// told, on the broker's strand, of every connection the broker
+/// establishes (its own channels and consumers started) and of every loss,
+/// so it can open channels of its own and re-establish them after a
+/// reconnection as the broker does its consumers. The broker holds it
+/// weakly: an attachment detaches itself, or simply goes away.
+struct attachment {
+    virtual ~attachment() = default;
+    /// A (re)established connection, open; called once per connection.
+    virtual void connected(const std::shared_ptr<connection>& c) = 0;
+    /// The connection was lost (its error; its channels have already
+    /// seen on_close), or the broker was closed (error::broker_closed,
+    /// after which nothing more is called). May come without `connected`
+    /// (a connection that failed while the broker set it up).
+    virtual void disconnected(error_code ec) = 0;
+};
+
 class broker_impl : public std::enable_shared_from_this<broker_impl> {
 public:
     broker_impl(boost::asio::any_io_executor ex, broker_options opts)
@@ -231,6 +249,7 @@ public:
             for (auto& j : std::exchange(t.waiting, {})) j.done(courier::error::broker_closed, publish_ack{});
         for (auto& w : std::exchange(connect_waiters_, {})) w(courier::error::broker_closed);
         for (auto& c : std::vector(consumers_)) unsubscribe(c);
+        close_attachments();
         backoff_timer_.cancel();
         boost::asio::co_spawn(strand_, shutdown(shared_from_this(), std::move(done)), boost::asio::detached);
     }
@@ -242,10 +261,27 @@ public:
         lost_timer_.cancel();
         for (auto& j : std::exchange(waiting_, {})) j.done(courier::error::broker_closed, publish_ack{});
         for (auto& w : std::exchange(connect_waiters_, {})) w(courier::error::broker_closed);
+        close_attachments();
         if (conn_) conn_->abort(courier::error::broker_closed);
     }
 
     bool ready() const noexcept { return ready_; }
+
+    /// Registers `a` (see attachment) and connects if not yet started; `a`
+    /// hears `connected` at once when a connection is ready, and
+    /// `disconnected(broker_closed)` at once when the broker is closed.
+    void attach(const std::shared_ptr<attachment>& a) {
+        if (closed_) return a->disconnected(courier::error::broker_closed);
+        attachments_.push_back(a);
+        start();
+        if (ready_) a->connected(conn_);
+    }
+    void detach(const attachment* a) {
+        std::erase_if(attachments_, [a](const auto& w) {
+            auto p = w.lock();
+            return !p || p.get() == a;
+        });
+    }
 
 private:
     struct topology_entry {
@@ -309,6 +345,20 @@ private:
         for (auto& cons : consumers_)
             boost::asio::co_spawn(strand_, start_consumer(shared_from_this(), cons), boost::asio::detached);
         drain();
+        each_attachment([&c](attachment& a) { a.connected(c); });
+    }
+
+    template <class F>
+    void each_attachment(F f) {
+        // A copy: an attachment may attach or detach from inside its hook.
+        std::vector<std::shared_ptr<attachment>> live;
+        for (auto& w : attachments_)
+            if (auto a = w.lock()) live.push_back(std::move(a));
+        for (auto& a : live) f(*a);
+    }
+    void close_attachments() {
+        each_attachment([](attachment& a) { a.disconnected(courier::error::broker_closed); });
+        attachments_.clear();
     }
 
     void lost(const std::shared_ptr<connection>& c, error_code ec) {
@@ -328,6 +378,7 @@ private:
             cons->starting = false;
         }
         pub_ch_ = topo_ch_ = nullptr;
+        if (!closed_) each_attachment([ec](attachment& a) { a.disconnected(ec); });
         lost_timer_.cancel();
     }
 
@@ -666,6 +717,7 @@ private:
     std::unordered_map<std::string, topology_entry> topology_;
     std::vector<completion<error_code>> connect_waiters_;
     std::vector<std::shared_ptr<consumer>> consumers_;
+    std::vector<std::weak_ptr<attachment>> attachments_;
     courier::detail::id_source ids_;
 };
 
@@ -772,6 +824,10 @@ public:
             },
             token);
     }
+
+    /// The shared state, for what attaches to the broker's connection
+    /// (detail::attachment: amqp::rpc_client, amqp::rpc_server).
+    const std::shared_ptr<detail::broker_impl>& impl() const noexcept { return impl_; }
 
 private:
     std::shared_ptr<detail::broker_impl> impl_;
