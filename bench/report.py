@@ -2,13 +2,17 @@
 """Turns the JSON output of courier's benchmarks into docs/benchmarks.md.
 
 Usage: report.py --out docs/benchmarks.md [--pinned CPU] [--instructions TSV]
-                 [--http HTTP.json] [RESULT.json...]
+                 [--http HTTP.json] [--amqp AMQP.json] [RESULT.json...]
+       report.py --print-amqp AMQP.json
 
 Each RESULT.json is what a benchmark binary printed with
 --benchmark_format=json. Aggregates (median, cv) are used when the run had
 repetitions, the single measurement otherwise. HTTP.json is what
 bench/http.sh wrote; given alone, it replaces the HTTP section (and its rows
 of the targets table) of the existing --out file and leaves the rest.
+AMQP.json is what bench/amqp.sh wrote; the same goes for it and the AMQP
+section, which a full report without --amqp carries over from the existing
+file. --print-amqp prints the AMQP medians as a table and writes nothing.
 Standard library only.
 """
 
@@ -526,6 +530,168 @@ def splice_http(path, lines, targets):
         f.write("\n".join(text))
 
 
+# --- AMQP ---------------------------------------------------------------------
+TARGET_AMQP_RATE = 1.0  # courier msgs/s >= 1.0x the better of rabbitmq-c and amqplib
+TARGET_AMQP_CPU = 1.0  # courier CPU per message <= 1.0x rabbitmq-c's
+AMQP_HEADING = "## 5. AMQP (RabbitMQ)"
+AMQP_CLIENTS = [
+    ("courier", "courier"),
+    ("rabbitmq-c", "rabbitmq-c (baseline)"),
+    ("amqplib", "amqplib (baseline)"),
+]
+AMQP_PHASES = [("publish", "publish with confirms"), ("consume", "consume with acks")]
+
+
+def amqp_medians(data):
+    """impl -> phase -> {messages_per_second, cpu_us_per_message, runs}."""
+    groups = {}
+    for r in data["runs"]:
+        groups.setdefault(r["impl"], []).append(r["result"])
+    out = {}
+    for impl, results in groups.items():
+        out[impl] = {
+            phase: {
+                key: statistics.median(x[phase][key] for x in results)
+                for key in ("messages_per_second", "cpu_us_per_message")
+            }
+            for phase, _ in AMQP_PHASES
+        }
+        out[impl]["runs"] = len(results)
+    return out
+
+
+def amqp_table(m):
+    lines = [
+        "| client | publish msgs/s | publish CPU/msg | consume msgs/s | consume CPU/msg |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for impl, name in AMQP_CLIENTS:
+        if impl not in m:
+            continue
+        cells = []
+        for phase, _ in AMQP_PHASES:
+            v = m[impl][phase]
+            cells += [f"{v['messages_per_second']:,.0f}", f"{v['cpu_us_per_message']:.2f} µs"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def amqp_section(data, revision=""):
+    """The AMQP section's lines and its targets as (label, met or None) pairs;
+    None when courier was not measured."""
+    m = amqp_medians(data)
+    ctx = data.get("context", {})
+    lines = [
+        AMQP_HEADING,
+        "",
+        f"One RabbitMQ {ctx.get('rabbitmq', '')} on 127.0.0.1, started privately by "
+        "`tests/support/rabbitmq.sh`, and one client process at a time (`bench/amqp.sh`"
+        + ("; the broker pinned to CPU 0, the clients to CPU 1" if ctx.get("pinned") else "")
+        + "). Each client declares a non-durable queue of its own and runs two phases on one "
+        "channel of one connection:",
+        "",
+        f"- **publish**: {ctx.get('messages', 100000):,} transient messages of "
+        f"{ctx.get('size', 256)} bytes through the default exchange with publisher confirms, "
+        f"at most {ctx.get('window', 1000):,} unconfirmed; timed from the first publish to the "
+        "last confirm;",
+        f"- **consume**: the same messages with `basic.qos` prefetch {ctx.get('prefetch', 1000):,} "
+        "and one `basic.ack` per message (as a handler that acks each message it has handled); "
+        "timed from `basic.qos` to the `basic.cancel-ok` after the last ack.",
+        "",
+        "CPU per message is the client process's user + system time over the phase "
+        "(`getrusage`, `process.cpuUsage()` for Node) divided by the messages: the broker, on "
+        "its own CPU, limits messages/s about equally for every client, so CPU per message is "
+        "what tells the clients apart. Clients: courier's (`bench/amqp_courier.cpp`); "
+        f"rabbitmq-c {ctx.get('rabbitmq_c', '')} (`bench/amqp_rabbitmq_c.c`, blocking: it reads "
+        "confirms when its window is full, then takes every frame already read with them); "
+        f"amqplib {ctx.get('amqplib', '')} on Node {ctx.get('node', '')} "
+        "(`bench/amqp_amqplib.js`, a ConfirmChannel with a callback per message, connected "
+        "with `noDelay`). "
+        f"Medians of {ctx.get('repetitions', '?')} runs of each client, interleaved in random "
+        "order after a warm-up. "
+        f"Load average {ctx.get('load_avg_start', '?')} at the start and "
+        f"{ctx.get('load_avg_end', '?')} at the end"
+        + (f"; courier revision {ctx.get('revision') or revision}" if ctx.get("revision") or revision else "")
+        + f", {ctx.get('date', '')}.",
+        "",
+    ]
+    lines += amqp_table(m)
+    targets = []
+    c = m.get("courier")
+    rate_label = (f"AMQP client msgs/s ≥ {TARGET_AMQP_RATE:g}× the better of rabbitmq-c and amqplib, "
+                  "publish and consume")
+    cpu_label = f"AMQP client CPU per message ≤ {TARGET_AMQP_CPU:g}× rabbitmq-c's, publish and consume"
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+    for phase, what in AMQP_PHASES:
+        rates = [m[i][phase]["messages_per_second"] for i in ("rabbitmq-c", "amqplib") if i in m]
+        if c and rates:
+            ratio = c[phase]["messages_per_second"] / max(rates)
+            ok = ratio >= TARGET_AMQP_RATE
+            targets.append((rate_label, ok))
+            lines.append(f"| {what}: msgs/s ≥ {TARGET_AMQP_RATE:g}× the better baseline | {ratio:.2f}× | {yes_no(ok)} |")
+        else:
+            lines.append(f"| {what}: msgs/s ≥ {TARGET_AMQP_RATE:g}× the better baseline | courier not measured yet | |")
+        base = m.get("rabbitmq-c")
+        if c and base:
+            ratio = c[phase]["cpu_us_per_message"] / base[phase]["cpu_us_per_message"]
+            ok = ratio <= TARGET_AMQP_CPU
+            targets.append((cpu_label, ok))
+            lines.append(f"| {what}: CPU/msg ≤ {TARGET_AMQP_CPU:g}× rabbitmq-c | {ratio:.2f}× | {yes_no(ok)} |")
+        else:
+            lines.append(f"| {what}: CPU/msg ≤ {TARGET_AMQP_CPU:g}× rabbitmq-c | courier not measured yet | |")
+    if not c:
+        targets = [(rate_label, None), (cpu_label, None)]
+    return lines, targets
+
+
+def amqp_target_rows(targets):
+    rows, seen = [], {}
+    for label, ok in targets:
+        seen.setdefault(label, []).append(ok)
+    for label, met in seen.items():
+        rows.append(f"| {label} | {'not measured yet' if None in met else summary(met)} |")
+    return rows
+
+
+def existing_amqp(path):
+    """The AMQP section and summary rows of an existing report, to carry over."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().split("\n")
+    except OSError:
+        return [], []
+    rows = [l for l in text if l.startswith("| AMQP ")]
+    if AMQP_HEADING not in text:
+        return [], rows
+    begin = text.index(AMQP_HEADING)
+    stop = next((i for i in range(begin + 1, len(text)) if text[i].startswith("## ")), len(text))
+    section = text[begin:stop]
+    while section and not section[-1]:
+        section.pop()
+    return section, rows
+
+
+def splice_amqp(path, lines, rows):
+    """Replaces the AMQP section and its summary rows of an existing report."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read().split("\n")
+    text = [l for l in text if not l.startswith("| AMQP ")]
+    start = text.index("| target | met |")
+    end = start
+    while end < len(text) and text[end].startswith("|"):
+        end += 1
+    text[end:end] = rows
+    if AMQP_HEADING in text:
+        begin = text.index(AMQP_HEADING)
+        stop = next((i for i in range(begin + 1, len(text)) if text[i].startswith("## ")), len(text))
+        text[begin:stop] = lines + [""]
+    else:
+        at = text.index("## All results") if "## All results" in text else len(text)
+        text[at:at] = lines + [""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(text))
+
+
 def summary(met):
     if all(met):
         return "**yes**"
@@ -554,25 +720,44 @@ def all_results_section(results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     ap.add_argument("--pinned", default="", help="the CPU the benchmarks were pinned to, if any")
     ap.add_argument("--revision", default="", help="the source revision measured (git describe)")
     ap.add_argument("--instructions", default="", help="bench/instructions.sh's TSV output")
     ap.add_argument("--http", default="", help="bench/http.sh's JSON output")
+    ap.add_argument("--amqp", default="", help="bench/amqp.sh's JSON output")
+    ap.add_argument("--print-amqp", default="", help="print bench/amqp.sh's medians and exit")
     ap.add_argument("results", nargs="*")
     args = ap.parse_args()
+    if args.print_amqp:
+        with open(args.print_amqp, encoding="utf-8") as f:
+            print("\n".join(amqp_table(amqp_medians(json.load(f)))))
+        return
+    if not args.out:
+        ap.error("--out is required")
     INSTRUCTIONS.update(load_instructions(args.instructions))
 
     http_lines, http_targets = [], []
     if args.http:
         with open(args.http, encoding="utf-8") as f:
             http_lines, http_targets = http_section(json.load(f), args.revision)
+    amqp_lines, amqp_rows = [], []
+    if args.amqp:
+        with open(args.amqp, encoding="utf-8") as f:
+            amqp_lines, amqp_targets = amqp_section(json.load(f), args.revision)
+        amqp_rows = amqp_target_rows(amqp_targets)
     if not args.results:
-        if not http_lines:
-            ap.error("nothing to report: give benchmark results, --http, or both")
-        splice_http(args.out, http_lines, http_targets)
-        print(f"report.py: updated the HTTP section of {args.out}")
+        if not http_lines and not amqp_lines:
+            ap.error("nothing to report: give benchmark results, --http, --amqp, or several")
+        if http_lines:
+            splice_http(args.out, http_lines, http_targets)
+            print(f"report.py: updated the HTTP section of {args.out}")
+        if amqp_lines:
+            splice_amqp(args.out, amqp_lines, amqp_rows)
+            print(f"report.py: updated the AMQP section of {args.out}")
         return
+    if not args.amqp:  # bench/run.sh does not run bench/amqp.sh: keep its last figures
+        amqp_lines, amqp_rows = existing_amqp(args.out)
 
     results, ctx = load(args.results)
     repetitions = max(r.repetitions for r in results.values())
@@ -597,6 +782,7 @@ def main():
     if pol_met:
         out.append(f"| retry and circuit breaker ≤ 25 ns each, timeout \\| retry \\| circuit_breaker ≤ 250 ns, 0 allocations | {summary(pol_met)} |")
     out += http_target_rows(http_targets)
+    out += amqp_rows
     out += [
         "",
         "## Machine and method",
@@ -637,7 +823,8 @@ def main():
         "",
     ]
     out += rr_lines + [""] + ps_lines + [""] + (pol_lines + [""] if pol_lines else [])
-    out += (http_lines + [""] if http_lines else []) + all_results_section(results) + [""]
+    out += (http_lines + [""] if http_lines else []) + (amqp_lines + [""] if amqp_lines else [])
+    out += all_results_section(results) + [""]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
