@@ -1,13 +1,17 @@
 // order-service over HTTP, as in the seed story:
 //   order_service --http 127.0.0.1:3000 --user-service http://127.0.0.1:3001
+//                 [--broker amqp://guest:guest@127.0.0.1:5672/ [--mode queue|exchange]]
 // POST /orders {"userId","productId","amount"}: asks user-service for the
 // user through timeout | retry | circuit_breaker, answers 201 with the order,
 // 404 {"error":"User not found"} for an unknown user, 503 when user-service
-// is down (at once while the breaker is open), and publishes `order.created`
-// (in-process broker for now, with an in-process email-service consumer).
+// is down (at once while the breaker is open), and publishes `order.created`:
+// to RabbitMQ with --broker (queue mode by default, as the seed's amqplib
+// code: the queue `order.created`; examples/email_service consumes it), else
+// to an in-process broker with an in-process email-service consumer.
 #include "../seed/command_line.hpp"
 #include "../seed/messages.hpp"
 
+#include <courier/amqp.hpp>
 #include <courier/http.hpp>
 #include <courier/inproc.hpp>
 #include <courier/layer.hpp>
@@ -42,10 +46,10 @@ auto user_service_client(const asio::any_io_executor& ex, const std::string& url
         .wrap(http::client<seed::get_user, seed::user>(ex, url, {http::verb::get, "/users/{userId}"}));
 }
 
-template <class Users>
+template <class Users, class Broker>
 struct create_order_handler {
     Users users;
-    courier::publisher<seed::order, courier::inproc::broker> order_created;
+    courier::publisher<seed::order, Broker> order_created;
     std::shared_ptr<std::atomic<long>> next_id;
 
     asio::awaitable<seed::order> operator()(seed::create_order req, courier::context& ctx) {
@@ -63,35 +67,58 @@ struct create_order_handler {
     }
 };
 
-int main(int argc, char** argv) {
-    auto options = seed::parse_options(argc, argv, "--http HOST:PORT --user-service URL");
-    const auto [host, port] = seed::host_port(options.count("http") ? options["http"] : "127.0.0.1:3000");
-    const auto users_url = options.count("user-service") ? options["user-service"] : "http://127.0.0.1:3001";
-
-    asio::io_context ioc;
-    courier::inproc::broker broker(ioc.get_executor());
-
-    // email-service, in group `email-service`: returning normally acks.
-    auto email_service = courier::subscribe<seed::order>(
-        broker, "order.created", "email-service", [](const seed::order& o, courier::context&) {
-            std::cout << "Sending email for order: " << o.id << std::endl;
-        });
-
-    using users_type = decltype(user_service_client(ioc.get_executor(), users_url));
+// Serves POST /orders, publishing to `broker`, until SIGINT/SIGTERM; then
+// stops accepting, finishes the requests in flight, and `close`s the broker.
+template <class Broker, class Close>
+void serve(asio::io_context& ioc, const std::string& host, unsigned short port, const std::string& users_url,
+           Broker& broker, Close close) {
+    auto users = user_service_client(ioc.get_executor(), users_url);
     http::server server(ioc);
     server.route<seed::create_order, seed::order>(
         http::verb::post, "/orders",
-        create_order_handler<users_type>{user_service_client(ioc.get_executor(), users_url),
-                                         {broker, "order.created"},
-                                         std::make_shared<std::atomic<long>>(1)},
+        create_order_handler<decltype(users), Broker>{std::move(users),
+                                                      {broker, "order.created"},
+                                                      std::make_shared<std::atomic<long>>(1)},
         {.status = 201});
     seed::announce(host, server.listen(host, port));
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](courier::error_code, int) {
-        server.async_shutdown(5s, [&](courier::error_code) {
-            broker.async_shutdown([&](courier::error_code) { ioc.stop(); });
-        });
+        server.async_shutdown(5s, [&](courier::error_code) { close([&] { ioc.stop(); }); });
     });
     ioc.run();
+}
+
+int main(int argc, char** argv) {
+    auto options = seed::parse_options(
+        argc, argv, "--http HOST:PORT --user-service URL [--broker amqp://... [--mode queue|exchange]]");
+    const auto [host, port] = seed::host_port(options.count("http") ? options["http"] : "127.0.0.1:3000");
+    const auto users_url = options.count("user-service") ? options["user-service"] : "http://127.0.0.1:3001";
+    asio::io_context ioc;
+
+    if (options.count("broker")) {
+        courier::amqp::broker_options config;
+        config.connection.uri = options["broker"];
+        config.connection.name = "order-service";
+        const auto mode = options.count("mode") ? options["mode"] : "queue";
+        config.mode = mode == "exchange" ? courier::amqp::addressing::exchange : courier::amqp::addressing::queue;
+        courier::amqp::broker broker(ioc.get_executor(), config);
+        broker.async_connect([](courier::error_code ec) {
+            if (ec) std::cerr << "broker unreachable (retrying): " << ec.message() << std::endl;
+        });
+        serve(ioc, host, port, users_url, broker, [&](auto done) {
+            broker.async_close([done](courier::error_code) { done(); });
+        });
+        return 0;
+    }
+
+    courier::inproc::broker broker(ioc.get_executor());
+    // email-service, in group `email-service`: returning normally acks.
+    auto email_service = courier::subscribe<seed::order>(
+        broker, "order.created", "email-service", [](const seed::order& o, courier::context&) {
+            std::cout << "Sending email for order: " << o.id << std::endl;
+        });
+    serve(ioc, host, port, users_url, broker, [&](auto done) {
+        broker.async_shutdown([done](courier::error_code) { done(); });
+    });
 }
