@@ -599,9 +599,10 @@ def amqp_section(data, revision=""):
         "timed from `basic.qos` to the `basic.cancel-ok` after the last ack.",
         "",
         "CPU per message is the client process's user + system time over the phase "
-        "(`getrusage`, `process.cpuUsage()` for Node) divided by the messages: the broker, on "
-        "its own CPU, limits messages/s about equally for every client, so CPU per message is "
-        "what tells the clients apart. Clients: courier's (`bench/amqp_courier.cpp`); "
+        "(`getrusage`, `process.cpuUsage()` for Node) divided by the messages: the broker "
+        "limits messages/s about equally for every client, and the figure moves with the load "
+        "of the machine, so CPU per message is what tells the clients apart. Clients: courier's "
+        "(`bench/amqp_courier.cpp`); "
         f"rabbitmq-c {ctx.get('rabbitmq_c', '')} (`bench/amqp_rabbitmq_c.c`, blocking: it reads "
         "confirms when its window is full, then takes every frame already read with them); "
         f"amqplib {ctx.get('amqplib', '')} on Node {ctx.get('node', '')} "
