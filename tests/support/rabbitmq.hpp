@@ -52,13 +52,13 @@ inline unsigned short port() {
 }
 
 /// Runs `rabbitmqctl ARGS...` against the test broker and returns what it
-/// printed; throws std::runtime_error when it fails. Pass "--quiet" to leave
-/// out its "Listing queues..." banner, e.g.
+/// printed on stdout (its stderr goes to the test's); throws
+/// std::runtime_error when it fails. Pass "--quiet" to leave out its
+/// "Listing queues..." banner, e.g.
 /// ctl({"list_queues", "--quiet", "name", "messages"}).
 inline std::string ctl(const std::vector<std::string>& args) {
     std::string command = detail::shell_quote(detail::env("COURIER_RABBITMQ_CTL"));
     for (const auto& a : args) command += " " + detail::shell_quote(a);
-    command += " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
     std::string output;
