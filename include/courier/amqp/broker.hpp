@@ -219,6 +219,9 @@ public:
         if (opts_.persistent) job.properties.delivery_mode = delivery_mode_persistent;
         job.body = std::move(msg.payload);
         job.done = std::move(done);
+        // Connects on first use: a broker that only publishes never called
+        // subscribe() or async_connect(), which would have started it.
+        start();
         submit(std::move(job));
     }
 
