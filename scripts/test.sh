@@ -31,4 +31,6 @@ for preset in "${presets[@]}"; do
   stage "${preset}/build"     cmake --build --preset "$preset" -j "$jobs"
   stage "${preset}/test"      ctest --preset "$preset" -j "$jobs" --output-on-failure
 done
-echo "==> all stages passed (${SECONDS}s): ${presets[*]}"
+# libFuzzer targets under ASan + UBSan, COURIER_FUZZ_SECONDS each (default 60).
+stage fuzz scripts/fuzz.sh
+echo "==> all stages passed (${SECONDS}s): ${presets[*]} fuzz"
