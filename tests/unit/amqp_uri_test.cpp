@@ -99,21 +99,28 @@ TEST_CASE("IP addresses are hosts, IPv6 without its brackets", "[amqp][uri]") {
 TEST_CASE("unknown query parameters are ignored, known ones checked", "[amqp][uri]") {
     const amqp::uri u = parse_ok("amqps://h?cacertfile=%2Fetc%2Fca.pem&verify=verify_peer&heartbeat=0");
     CHECK(u.heartbeat == 0);
-    CHECK(parse_error("amqp://h?heartbeat=65536").find("heartbeat") != std::string::npos);
-    CHECK(parse_error("amqp://h?frame_max=-1").find("frame_max") != std::string::npos);
-    CHECK(parse_error("amqp://h?channel_max=ten").find("channel_max") != std::string::npos);
-    CHECK(parse_error("amqp://h?connection_timeout=").find("connection_timeout") != std::string::npos);
-    CHECK(parse_error("amqp://h?heartbeat=10s").find("heartbeat") != std::string::npos);
 }
 
 TEST_CASE("unusable URIs fail with bad_uri and say why", "[amqp][uri]") {
-    CHECK(parse_error("http://h").find("scheme 'http'") != std::string::npos);
-    CHECK(parse_error("amqp:h").find("'//'") != std::string::npos);
-    CHECK(parse_error("not a uri").find("not a URI") != std::string::npos);
-    CHECK(parse_error("").find("not a URI") != std::string::npos);
-    CHECK(parse_error("amqp://h:99999").find("99999") != std::string::npos);
-    CHECK(parse_error("amqp://h:0").find("out of range") != std::string::npos);
-    CHECK(parse_error("amqp://h%zz").find("not a URI") != std::string::npos);
+    // Each URI, and what its diagnostic must mention.
+    const std::pair<std::string_view, std::string_view> cases[] = {
+        {"amqp://h?heartbeat=65536", "heartbeat"},
+        {"amqp://h?frame_max=-1", "frame_max"},
+        {"amqp://h?channel_max=ten", "channel_max"},
+        {"amqp://h?connection_timeout=", "connection_timeout"},
+        {"amqp://h?heartbeat=10s", "heartbeat"},
+        {"http://h", "scheme 'http'"},
+        {"amqp:h", "'//'"},
+        {"not a uri", "not a URI"},
+        {"", "not a URI"},
+        {"amqp://h:99999", "99999"},
+        {"amqp://h:0", "out of range"},
+        {"amqp://h%zz", "not a URI"},
+    };
+    for (const auto& [text, mention] : cases) {
+        CAPTURE(text);
+        CHECK(parse_error(text).find(mention) != std::string::npos);
+    }
 }
 
 TEST_CASE("the throwing form carries the diagnostic but not the URI's secrets", "[amqp][uri]") {
