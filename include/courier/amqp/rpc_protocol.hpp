@@ -77,7 +77,7 @@ constexpr std::optional<courier::error> parse_error_name(std::string_view name) 
 /// unavailable, or else internal. The reply's message header keeps the
 /// original's text.
 inline courier::error wire_error(const error_code& ec) noexcept {
-    if (ec.category() == error_category()) return static_cast<courier::error>(ec.value());
+    if (ec.category() == courier::error_category()) return static_cast<courier::error>(ec.value());
     if (ec == condition::timeout) return courier::error::timeout;
     if (ec == condition::unavailable) return courier::error::unavailable;
     return courier::error::internal;
