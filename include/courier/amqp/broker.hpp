@@ -97,22 +97,23 @@ namespace detail {
 
 class broker_impl;
 
-// The type-erased message handler of a consumer.
+struct delivery_state;
+
+// The type-erased message handler of a consumer: runs it on a delivery, then
+// hands the delivery and its settlement to settled(), exactly once.
 struct consumer_handler {
     virtual ~consumer_handler() = default;
-    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
-                     std::function<void(settlement)> done) = 0;
+    virtual void run(std::shared_ptr<delivery_state> d) = 0;
 };
 
 template <class Handler>
 struct consumer_handler_impl final : consumer_handler {
     explicit consumer_handler_impl(Handler h) : h(std::move(h)) {}
-    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
-             std::function<void(settlement)> done) override {
-        courier::detail::invoke_consumer<message>(h, msg, ctx, ex, std::move(done));
-    }
+    void run(std::shared_ptr<delivery_state> d) override;
     Handler h;
 };
+
+void settled(std::shared_ptr<delivery_state> d, settlement s);
 
 struct consumer;
 
@@ -130,6 +131,7 @@ struct delivery_state {
 struct consumer final : courier::detail::subscription_state, std::enable_shared_from_this<consumer> {
     std::weak_ptr<broker_impl> owner;
     std::string topic, group, queue;
+    std::string retry_prefix;  // queue + retry_suffix: its retry queues' names start so
     subscribe_options opts;
     std::unique_ptr<consumer_handler> handler;
     boost::asio::any_io_executor ex;  // where the handler runs
@@ -145,8 +147,14 @@ struct consumer final : courier::detail::subscription_state, std::enable_shared_
 // A publish not sent yet: waiting for the connection, the window, an
 // unblock, or its exchange or queue to be declared.
 struct publish_job {
+    /// What must exist before the publish: nothing, the exchange, the queue
+    /// named by the routing key, or that queue as a retry queue of
+    /// `retry_target` with a TTL of `retry_ms`.
+    enum class needs : unsigned char { nothing, exchange, queue, retry_queue };
     std::string exchange, routing_key;
-    std::string declare;  // topology key (see broker_impl::declare), "" for none
+    needs declare = needs::nothing;
+    std::string retry_target;
+    long long retry_ms = 0;
     basic_properties properties;
     std::string body;
     completion<error_code, publish_ack> done;
@@ -206,11 +214,11 @@ public:
     void publish(std::string topic, message msg, context ctx, completion<error_code, publish_ack> done) {
         publish_job job;
         if (opts_.mode == addressing::queue) {
-            job.routing_key = topic;
-            job.declare = "q" + topic;
+            job.routing_key = std::move(topic);
+            job.declare = publish_job::needs::queue;
         } else {
-            job.exchange = topic;
-            job.declare = "x" + topic;
+            job.exchange = std::move(topic);
+            job.declare = publish_job::needs::exchange;
         }
         if (msg.id.empty()) ids_.assign(msg.id);
         // An event outlives its publisher's deadline: it is not sent.
@@ -227,6 +235,7 @@ public:
 
     void subscribe(std::shared_ptr<consumer> c) {
         c->queue = opts_.mode == addressing::queue ? c->topic : c->group;
+        c->retry_prefix = c->queue + opts_.retry_suffix;
         consumers_.push_back(c);
         start();
         if (ready_) boost::asio::co_spawn(strand_, start_consumer(shared_from_this(), c), boost::asio::detached);
@@ -248,8 +257,9 @@ public:
         if (closed_) return done(error_code{});
         closed_ = true;
         for (auto& j : std::exchange(waiting_, {})) j.done(courier::error::broker_closed, publish_ack{});
-        for (auto& [key, t] : topology_)
-            for (auto& j : std::exchange(t.waiting, {})) j.done(courier::error::broker_closed, publish_ack{});
+        for (auto* map : {&exchanges_, &queues_})
+            for (auto& [name, t] : *map)
+                for (auto& j : std::exchange(t.waiting, {})) j.done(courier::error::broker_closed, publish_ack{});
         for (auto& w : std::exchange(connect_waiters_, {})) w(courier::error::broker_closed);
         for (auto& c : std::vector(consumers_)) unsubscribe(c);
         close_attachments();
@@ -269,6 +279,11 @@ public:
     }
 
     bool ready() const noexcept { return ready_; }
+
+    /// A handler settled delivery `d` (any thread).
+    void settled(std::shared_ptr<delivery_state> d, settlement s) {
+        boost::asio::dispatch(strand_, [self = shared_from_this(), d = std::move(d), s] { self->settle(d, s); });
+    }
 
     /// Registers `a` (see attachment) and connects if not yet started; `a`
     /// hears `connected` at once when a connection is ready, and
@@ -342,7 +357,8 @@ private:
             if (c->is_open()) c->abort(ec);
         };
         topo_ch_ = co_await c->open_channel();
-        topology_.clear();
+        exchanges_.clear();
+        queues_.clear();
         ready_ = true;
         for (auto& w : std::exchange(connect_waiters_, {})) w(error_code{});
         for (auto& cons : consumers_)
@@ -373,9 +389,11 @@ private:
         for (auto& p : std::exchange(pending_, {}))
             if (!p.settled) p.done(ec, publish_ack{});
         // Waiting for a declaration: back in the queue, declared again.
-        for (auto& [key, t] : topology_)
-            for (auto& j : t.waiting) waiting_.push_front(std::move(j));
-        topology_.clear();
+        for (auto* map : {&exchanges_, &queues_})
+            for (auto& [name, t] : *map)
+                for (auto& j : t.waiting) waiting_.push_front(std::move(j));
+        exchanges_.clear();
+        queues_.clear();
         for (auto& cons : consumers_) {
             cons->ch = nullptr;
             cons->starting = false;
@@ -397,14 +415,23 @@ private:
     }
 
     void send_declared(publish_job&& job) {
-        if (!job.declare.empty()) {
-            auto& t = topology_[job.declare];
+        using needs = publish_job::needs;
+        if (job.declare != needs::nothing) {
+            const bool exchange = job.declare == needs::exchange;
+            auto& map = exchange ? exchanges_ : queues_;
+            const auto& name = exchange ? job.exchange : job.routing_key;
+            auto it = map.find(name);
+            if (it == map.end()) it = map.emplace(name, topology_entry{}).first;
+            auto& t = it->second;
             if (!t.ready) {
-                const bool start = !t.declaring;
-                t.declaring = true;
-                auto key = job.declare;
+                if (!t.declaring) {
+                    t.declaring = true;
+                    boost::asio::co_spawn(strand_,
+                                          declare(shared_from_this(), conn_, job.declare, name, job.retry_target,
+                                                  job.retry_ms),
+                                          boost::asio::detached);
+                }
                 t.waiting.push_back(std::move(job));
-                if (start) boost::asio::co_spawn(strand_, declare(shared_from_this(), conn_, key), boost::asio::detached);
                 return;
             }
         }
@@ -471,23 +498,25 @@ private:
             }
     }
 
-    // Declares an exchange or queue once per connection. Keys: "x<name>"
-    // an exchange, "q<name>" a durable queue, "r<queue>\n<ms>" a retry queue.
+    // Declares an exchange or queue once per connection, then sends the
+    // publishes that waited for it (or fails them with the broker's reply).
     static boost::asio::awaitable<void> declare(std::shared_ptr<broker_impl> self, std::shared_ptr<connection> c,
-                                                std::string key) {
+                                                publish_job::needs kind, std::string name, std::string retry_target,
+                                                long long retry_ms) {
         error_code ec;
         try {
-            co_await self->declare_one(key);
+            co_await self->declare_one(kind, name, retry_target, retry_ms);
         } catch (const boost::system::system_error& e) {
             ec = e.code();
         }
         if (c != self->conn_) co_return;  // the connection went away meanwhile; lost() requeued the jobs
-        auto it = self->topology_.find(key);
-        if (it == self->topology_.end()) co_return;
+        auto& map = kind == publish_job::needs::exchange ? self->exchanges_ : self->queues_;
+        auto it = map.find(name);
+        if (it == map.end()) co_return;
         auto jobs = std::move(it->second.waiting);
         it->second.declaring = false;
         if (ec) {
-            self->topology_.erase(it);
+            map.erase(it);
             for (auto& j : jobs) j.done(ec, publish_ack{});
             co_return;
         }
@@ -495,27 +524,23 @@ private:
         for (auto& j : jobs) self->send(std::move(j));
     }
 
-    boost::asio::awaitable<void> declare_one(const std::string& key) {
+    boost::asio::awaitable<void> declare_one(publish_job::needs kind, const std::string& name,
+                                             const std::string& retry_target, long long retry_ms) {
         if (!topo_ch_ || !topo_ch_->is_open()) topo_ch_ = co_await conn_->open_channel();
         auto ch = topo_ch_;
-        const std::string name = key.substr(1);
-        if (key[0] == 'x') {
+        if (kind == publish_job::needs::exchange) {
             exchange_declare d;
             d.exchange = name;
             d.type = "fanout";
             d.durable = opts_.durable;
             (void)co_await ch->call<exchange_declare_ok>(d);
-        } else if (key[0] == 'q') {
-            const auto d = queue_declaration(name);
-            (void)co_await ch->call<queue_declare_ok>(d);
         } else {
-            const auto nl = name.find('\n');
-            const auto queue = name.substr(0, nl);
-            const auto ms = std::stoll(name.substr(nl + 1));
-            auto d = queue_declaration(retry_queue(queue, ms));
-            d.arguments.set("x-message-ttl", static_cast<std::int64_t>(ms));
-            d.arguments.set("x-dead-letter-exchange", std::string());
-            d.arguments.set("x-dead-letter-routing-key", queue);
+            auto d = queue_declaration(name);
+            if (kind == publish_job::needs::retry_queue) {
+                d.arguments.set("x-message-ttl", static_cast<std::int64_t>(retry_ms));
+                d.arguments.set("x-dead-letter-exchange", std::string());
+                d.arguments.set("x-dead-letter-routing-key", retry_target);
+            }
             (void)co_await ch->call<queue_declare_ok>(d);
         }
     }
@@ -628,17 +653,15 @@ private:
         state->msg.payload = a.take_body();
         from_properties(state->properties, state->msg);
         state->ctx = courier::extract(state->msg);
-        state->attempt = 1 + retries_of(state->properties, c->queue + opts_.retry_suffix);
+        state->attempt = 1 + retries_of(state->properties, c->retry_prefix);
         // A redelivery by the broker (the connection broke before the ack)
         // is an attempt too.
         if (d->redelivered) ++state->attempt;
         state->ctx.attempt = state->attempt;
         ++c->running;
-        boost::asio::post(c->ex, [self = shared_from_this(), state] {
-            auto& cons = *state->owner;
-            cons.handler->run(state->msg, state->ctx, cons.ex, [self, state](settlement s) {
-                boost::asio::dispatch(self->strand_, [self, state, s] { self->settle(state, s); });
-            });
+        boost::asio::post(c->ex, [state = std::move(state)]() mutable {
+            auto& handler = *state->owner->handler;
+            handler.run(std::move(state));
         });
     }
 
@@ -660,10 +683,12 @@ private:
                 for (unsigned i = 1; i < d->attempt && delay < opts_.max_redelivery_delay; ++i) delay *= 2;
                 const auto ms = std::min(delay, opts_.max_redelivery_delay).count();
                 job.routing_key = retry_queue(c.queue, ms);
-                job.declare = "r" + c.queue + "\n" + std::to_string(ms);
+                job.declare = publish_job::needs::retry_queue;
+                job.retry_target = c.queue;
+                job.retry_ms = ms;
             } else {
                 job.routing_key = c.queue + opts_.dead_letter_suffix;
-                job.declare = "q" + job.routing_key;
+                job.declare = publish_job::needs::queue;
             }
             job.properties = d->properties;
             job.body = std::move(d->msg.payload);
@@ -717,12 +742,25 @@ private:
     std::uint64_t next_tag_ = 1;
     std::deque<pending_confirm> pending_;
     std::deque<publish_job> waiting_;
-    std::unordered_map<std::string, topology_entry> topology_;
+    std::unordered_map<std::string, topology_entry> exchanges_, queues_;  // declared on this connection
     std::vector<completion<error_code>> connect_waiters_;
     std::vector<std::shared_ptr<consumer>> consumers_;
     std::vector<std::weak_ptr<attachment>> attachments_;
     courier::detail::id_source ids_;
 };
+
+template <class Handler>
+void consumer_handler_impl<Handler>::run(std::shared_ptr<delivery_state> d) {
+    auto& msg = d->msg;
+    auto& ctx = d->ctx;
+    const auto& ex = d->owner->ex;
+    courier::detail::invoke_consumer<message>(
+        h, msg, ctx, ex, [d = std::move(d)](settlement s) mutable { detail::settled(std::move(d), s); });
+}
+
+inline void settled(std::shared_ptr<delivery_state> d, settlement s) {
+    if (auto b = d->owner->owner.lock()) b->settled(std::move(d), s);
+}
 
 inline void consumer::cancel() noexcept {
     if (auto b = owner.lock()) {

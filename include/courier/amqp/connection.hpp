@@ -4,8 +4,7 @@
 // previous write was in flight into the next one, heartbeats on one timer,
 // connection.blocked, channels, and a graceful close.
 //
-// Everything runs on one strand (the socket's executor, so every completion
-// lands there); the connection's functions must be called
+// Everything runs on one strand; the connection's functions must be called
 // there (amqp::broker and the RPC classes do). Control methods (declare,
 // bind, qos, consume...) are awaited as coroutines: they are rare. The data
 // path (publish, deliveries, acks) is plain callbacks on the strand.
@@ -29,6 +28,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -226,6 +226,7 @@ public:
     }
     std::string& out() noexcept { return out_; }
     void flush();
+    void write_out();
     void forget(std::uint16_t id) noexcept {
         if (id < channels_.size()) channels_[id] = nullptr;
     }
@@ -367,7 +368,11 @@ inline asio::awaitable<void> connection::open() {
             tls = opts_.tls.get();
         }
     }
-    stream_.emplace(strand_, tls);
+    // The socket runs on the strand's inner executor and every handler is
+    // bound to the strand: a socket whose executor is the (type-erased)
+    // strand would copy it into a new any_io_executor, a heap allocation, at
+    // each read and write.
+    stream_.emplace(strand_.get_inner_executor(), tls);
     state_ = state::opening;
     failure_ = {};
 
@@ -541,12 +546,25 @@ inline asio::awaitable<void> connection::close(std::chrono::milliseconds grace) 
 
 inline void connection::flush() {
     if (write_pending_ || out_.empty() || state_ == state::closed || state_ == state::idle) return;
+    // Not written at once: the write goes out after the handlers already
+    // queued on the strand ran, so a burst of publishes (each its own post)
+    // leaves in one write, not one system call (and one broker read) each.
     write_pending_ = true;
+    asio::post(strand_, [self = shared_from_this()] { self->write_out(); });
+}
+
+inline void connection::write_out() {
+    if (state_ == state::closed) {
+        write_pending_ = false;
+        return;
+    }
     std::swap(out_, writing_);
     out_.clear();
     wrote_since_tick_ = true;
     stream_->async_write(asio::buffer(writing_),
-                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
+                         asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t) {
+                             self->on_written(ec);
+                         }));
 }
 
 inline void connection::on_written(error_code ec) {
@@ -559,9 +577,9 @@ inline void connection::on_written(error_code ec) {
 
 inline void connection::start_read() {
     auto span = reader_.prepare();
-    stream_->async_read_some(asio::buffer(span.data(), span.size()), [self = shared_from_this()](error_code ec, std::size_t n) {
-        self->on_read(ec, n);
-    });
+    stream_->async_read_some(asio::buffer(span.data(), span.size()), asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t n) {
+                                 self->on_read(ec, n);
+                             }));
 }
 
 inline void connection::on_read(error_code ec, std::size_t n) {
