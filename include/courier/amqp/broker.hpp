@@ -36,15 +36,18 @@
 #include <courier/subscription.hpp>
 #include <courier/system_error.hpp>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -155,6 +158,8 @@ struct publish_job {
     needs declare = needs::nothing;
     std::string retry_target;
     long long retry_ms = 0;
+    std::uint64_t ticket = 0;  // names it for a cancellation; 0: not cancellable
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     basic_properties properties;
     std::string body;
     completion<error_code, publish_ack> done;
@@ -162,6 +167,8 @@ struct publish_job {
 
 struct pending_confirm {
     std::uint64_t tag = 0;
+    std::uint64_t ticket = 0;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     std::size_t id_hash = 0;  // the message id's, to match a basic.return
     bool settled = false;
     error_code returned;      // basic.return's reply, when it came back
@@ -211,8 +218,15 @@ public:
         connect_waiters_.push_back(std::move(done));
     }
 
-    void publish(std::string topic, message msg, context ctx, completion<error_code, publish_ack> done) {
+    void publish(std::string topic, message msg, context ctx, completion<error_code, publish_ack> done,
+                 std::uint64_t ticket = 0) {
         publish_job job;
+        job.ticket = ticket;
+        if (ctx.deadline) {
+            if (*ctx.deadline <= std::chrono::steady_clock::now()) return done(courier::error::timeout, publish_ack{});
+            job.deadline = ctx.deadline;
+            watch_deadline(*ctx.deadline);
+        }
         if (opts_.mode == addressing::queue) {
             job.routing_key = std::move(topic);
             job.declare = publish_job::needs::queue;
@@ -279,6 +293,25 @@ public:
     }
 
     bool ready() const noexcept { return ready_; }
+
+    /// Each cancellable publish gets a ticket; any thread.
+    std::uint64_t new_ticket() noexcept { return tickets_.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+    /// A publish's cancellation was emitted. Not sent yet: it is dropped and
+    /// completes with operation_aborted. Sent: only a terminal cancellation
+    /// completes it (the broker may still take the message).
+    void cancel_publish(std::uint64_t ticket, boost::asio::cancellation_type type) {
+        if (take_waiting(ticket, boost::asio::error::operation_aborted)) return;
+        if ((type & boost::asio::cancellation_type::terminal) == boost::asio::cancellation_type::none) return;
+        for (auto& p : pending_)
+            if (p.ticket == ticket && !p.settled) {
+                p.settled = true;
+                p.done(boost::asio::error::operation_aborted, publish_ack{});
+                break;
+            }
+        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        drain();
+    }
 
     /// A handler settled delivery `d` (any thread).
     void settled(std::shared_ptr<delivery_state> d, settlement s) {
@@ -405,6 +438,71 @@ private:
 
     // -- publishing
 
+    // Completes the unsent publish `ticket` with `ec`; false when none waits.
+    bool take_waiting(std::uint64_t ticket, error_code ec) {
+        auto take = [&](auto& jobs) {
+            auto it = std::find_if(jobs.begin(), jobs.end(), [&](const publish_job& j) { return j.ticket == ticket; });
+            if (it == jobs.end()) return false;
+            auto job = std::move(*it);
+            jobs.erase(it);
+            job.done(ec, publish_ack{});
+            return true;
+        };
+        if (take(waiting_)) return true;
+        for (auto* map : {&exchanges_, &queues_})
+            for (auto& [name, t] : *map)
+                if (take(t.waiting)) return true;
+        return false;
+    }
+
+    // One timer for every publish deadline: armed for the earliest, and
+    // re-armed only when an earlier one comes or it fires.
+    void watch_deadline(std::chrono::steady_clock::time_point tp) {
+        if (deadline_armed_ && *deadline_armed_ <= tp) return;
+        deadline_armed_ = tp;
+        deadline_timer_.expires_at(tp);
+        deadline_timer_.async_wait([self = shared_from_this(), tp](error_code ec) {
+            if (ec || self->deadline_armed_ != tp) return;
+            self->deadline_armed_.reset();
+            self->on_deadline();
+        });
+    }
+
+    void on_deadline() {
+        const auto now = std::chrono::steady_clock::now();
+        std::optional<std::chrono::steady_clock::time_point> next;
+        auto later = [&](const std::optional<std::chrono::steady_clock::time_point>& d) {
+            if (d && (!next || *d < *next)) next = d;
+        };
+        auto expire = [&](auto& jobs) {
+            for (auto it = jobs.begin(); it != jobs.end();) {
+                if (it->deadline && *it->deadline <= now) {
+                    auto job = std::move(*it);
+                    it = jobs.erase(it);
+                    job.done(courier::error::timeout, publish_ack{});
+                } else {
+                    later(it->deadline);
+                    ++it;
+                }
+            }
+        };
+        expire(waiting_);
+        for (auto* map : {&exchanges_, &queues_})
+            for (auto& [name, t] : *map) expire(t.waiting);
+        for (auto& p : pending_) {
+            if (p.settled) continue;
+            if (p.deadline && *p.deadline <= now) {
+                p.settled = true;
+                p.done(courier::error::timeout, publish_ack{});
+            } else {
+                later(p.deadline);
+            }
+        }
+        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        if (next) watch_deadline(*next);
+        drain();
+    }
+
     void submit(publish_job&& job) {
         if (closed_) return job.done(courier::error::broker_closed, publish_ack{});
         if (!ready_ || conn_->blocked() || pending_.size() >= opts_.max_in_flight || !waiting_.empty()) {
@@ -446,6 +544,8 @@ private:
         if (auto ec = pub_ch_->publish(p, job.properties, job.body)) return job.done(ec, publish_ack{});
         pending_confirm pc;
         pc.tag = next_tag_++;
+        pc.ticket = job.ticket;
+        pc.deadline = job.deadline;
         if (p.mandatory && job.properties.message_id) pc.id_hash = std::hash<std::string>{}(*job.properties.message_id);
         pc.done = std::move(job.done);
         pending_.push_back(std::move(pc));
@@ -743,6 +843,9 @@ private:
     std::deque<pending_confirm> pending_;
     std::deque<publish_job> waiting_;
     std::unordered_map<std::string, topology_entry> exchanges_, queues_;  // declared on this connection
+    std::atomic<std::uint64_t> tickets_{0};
+    boost::asio::steady_timer deadline_timer_{strand_};
+    std::optional<std::chrono::steady_clock::time_point> deadline_armed_;
     std::vector<completion<error_code>> connect_waiters_;
     std::vector<std::shared_ptr<consumer>> consumers_;
     std::vector<std::weak_ptr<attachment>> attachments_;
@@ -813,15 +916,29 @@ public:
     /// not have arrived), a reply code when the exchange or queue could not
     /// be declared, courier::error::broker_closed. Waits, without failing, while the
     /// broker is unreachable, blocked, or max_in_flight publishes are
-    /// unconfirmed.
+    /// unconfirmed. `ctx.deadline` bounds the whole wait, confirm included
+    /// (error::timeout; the deadline is not sent: an event outlives it).
+    /// Cancellation: any type drops a publish not sent yet
+    /// (operation_aborted); once sent, only terminal cancellation completes
+    /// it, and the broker may still take the message. Emit it where the
+    /// handler's executor runs.
     template <class CompletionToken = boost::asio::deferred_t>
     auto async_publish(std::string_view topic, message msg, context ctx, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
             [impl = impl_](auto handler, std::string topic, message msg, context ctx) {
+                std::uint64_t ticket = 0;
+                auto slot = boost::asio::get_associated_cancellation_slot(handler);
+                if (slot.is_connected()) {
+                    ticket = impl->new_ticket();
+                    slot.assign([weak = std::weak_ptr<detail::broker_impl>(impl), ticket](boost::asio::cancellation_type t) {
+                        if (auto i = weak.lock())
+                            boost::asio::post(i->strand(), [i, ticket, t] { i->cancel_publish(ticket, t); });
+                    });
+                }
                 detail::completion<error_code, publish_ack> done(std::move(handler), impl->executor());
                 boost::asio::post(impl->strand(), [impl, topic = std::move(topic), msg = std::move(msg),
-                                                   ctx = std::move(ctx), done = std::move(done)]() mutable {
-                    impl->publish(std::move(topic), std::move(msg), std::move(ctx), std::move(done));
+                                                   ctx = std::move(ctx), done = std::move(done), ticket]() mutable {
+                    impl->publish(std::move(topic), std::move(msg), std::move(ctx), std::move(done), ticket);
                 });
             },
             token, std::string(topic), std::move(msg), std::move(ctx));

@@ -9,6 +9,7 @@
 #include <courier/detail/operation.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -69,6 +70,9 @@ private:
             auto h = std::move(self->handler);
             auto ex = self->work.get_executor();
             courier::detail::destroy_with(alloc, self);
+            // The operation is over: its cancellation handler must go.
+            auto slot = boost::asio::get_associated_cancellation_slot(h);
+            if (slot.is_connected()) slot.clear();
             courier::detail::post_completion(std::move(h), ex, std::move(args)...);
         }
         static void do_destroy(base* b) {
