@@ -392,7 +392,10 @@ inline asio::awaitable<void> connection::open() {
         co_await asio::async_connect(stream_->socket(), endpoints, asio::use_awaitable);
         stream_->socket().set_option(asio::ip::tcp::no_delay(true));
         if (auto* t = stream_->tls()) {
-            if (!SSL_set_tlsext_host_name(t->native_handle(), u.host.c_str()))
+            // SNI names hosts, never addresses (RFC 6066).
+            error_code not_ip;
+            (void)asio::ip::make_address(u.host, not_ip);
+            if (not_ip && !SSL_set_tlsext_host_name(t->native_handle(), u.host.c_str()))
                 throw system_error(error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
                                    "amqp tls sni");
             t->set_verify_callback(asio::ssl::host_name_verification(u.host));
