@@ -138,10 +138,12 @@ private:
         auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
                                                    std::move(handler), core, st->codec, std::move(msg),
                                                    std::move(ctx));
+        // The start's reference first: once in the deadline queue, the call
+        // may expire, and complete, before start() is reached.
+        p->add_ref();
         p->arm_cancellation();
         p->at = *p->ctx.deadline;
         core->add_deadline(p);
-        p->add_ref();  // the start's
         core->start(p);
     }
 

@@ -27,6 +27,7 @@
 #include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -150,8 +151,9 @@ private:
         to_properties(msg, props);
         props.reply_to = std::string(rpc_protocol::direct_reply_to);
         // A request still queued at its deadline expires there: nobody
-        // waits for its answer any more.
-        props.expiration = std::to_string(left);
+        // waits for its answer any more. RabbitMQ refuses (closing the
+        // channel) a per-message TTL beyond 2^32 - 1 ms, about 49 days.
+        props.expiration = std::to_string(std::min<long long>(left, max_expiration_ms));
         basic_publish p;
         p.routing_key = queue_;  // through the default exchange: the queue of that name
         p.mandatory = true;      // no such queue: basic.return, error::unknown_endpoint
@@ -303,6 +305,8 @@ private:
         boost::asio::co_spawn(broker_->strand(), [ch]() -> boost::asio::awaitable<void> { co_await ch->close(); },
                               boost::asio::detached);
     }
+
+    static constexpr long long max_expiration_ms = 4'294'967'295;
 
     std::shared_ptr<broker_impl> broker_;
     std::string queue_;

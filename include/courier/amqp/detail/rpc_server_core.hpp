@@ -136,11 +136,23 @@ private:
                 if (!s || !bb || bb->closed || conn != s->conn_ || !conn->is_open()) return;
                 s->restart_binding(bb);
             };
+            if (b->closed) {
+                b->starting = false;
+                self->close_channel(std::move(ch));
+                co_return;
+            }
             b->ch = ch;
             basic_consume consume;
             consume.queue = b->queue;
             consume.consumer_tag = consumer_tag;
             (void)co_await ch->call<basic_consume_ok>(consume);
+            if (b->closed && b->ch == ch && b->running == 0) {
+                // Closed while basic.consume was on its way: nothing was
+                // delivered to a handler; what arrived goes back to the queue.
+                b->starting = false;
+                self->close_channel(std::exchange(b->ch, nullptr));
+                co_return;
+            }
         } catch (const boost::system::system_error&) {
             b->starting = false;
             // A channel error (the queue exists with other arguments...):
