@@ -4,6 +4,8 @@
 // alarm that blocks publishers.
 #include "amqp_test_support.hpp"
 
+#include "support/tcp_proxy.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +19,10 @@ using namespace amqp_test;
 
 TEST_CASE("amqp recovery: a broker restart in the middle of 10,000 confirmed publishes loses none of them",
           "[amqp][serial]") {
+    // An orderly restart (the broker closes connections with 320
+    // CONNECTION_FORCED), then a crash (SIGKILL: sockets just end).
+    const bool kill = GENERATE(false, true);
+    CAPTURE(kill);
     asio::io_context ioc;
     auto o = options();
     o.reconnect_delay = 100ms;
@@ -103,14 +109,15 @@ TEST_CASE("amqp recovery: a broker restart in the middle of 10,000 confirmed pub
     tick();
 
     // -- the restart, on its own thread (it blocks for seconds), once a
-    // tenth is confirmed.
+    // tenth is confirmed and the consumer holds 20 deliveries unsettled.
     REQUIRE(run_until(ioc, [&] { return confirmed.size() >= total / 10; }, 30s));
     to_hold = 20;
+    REQUIRE(run_until(ioc, [&] { return held.size() == 20; }));
     std::atomic<bool> restarted{false};
     std::exception_ptr restart_failure;
     std::thread restarter([&] {
         try {
-            rabbitmq::restart();
+            rabbitmq::restart(kill);
         } catch (...) {
             restart_failure = std::current_exception();
         }
@@ -120,8 +127,6 @@ TEST_CASE("amqp recovery: a broker restart in the middle of 10,000 confirmed pub
     restarter.join();
     REQUIRE(back);
     if (restart_failure) std::rethrow_exception(restart_failure);
-    CHECK(held.size() == 20);
-    to_hold = 0;
     gate.cancel();  // the deliveries held over the break: their settlements go nowhere
 
     // -- every confirmed message consumed at least once, none lost.
@@ -158,7 +163,13 @@ TEST_CASE("amqp recovery: a broker restart in the middle of 10,000 confirmed pub
 
 TEST_CASE("amqp blocked: a broker out of memory blocks publishers, async_publish waits, then completes", "[amqp][serial]") {
     asio::io_context ioc;
-    amqp::broker b(ioc.get_executor(), options(amqp::addressing::queue));
+    // Through a relay, to count connections: a blocked connection must
+    // survive (heartbeats every second, blocked for three).
+    courier_test::tcp_proxy proxy(ioc, {asio::ip::make_address("127.0.0.1"), rabbitmq::port()});
+    auto o = options(amqp::addressing::queue);
+    o.connection.uri = "amqp://guest:guest@127.0.0.1:" + std::to_string(proxy.port()) + "/";
+    o.connection.heartbeat = 1s;
+    amqp::broker b(ioc.get_executor(), o);
     const auto topic = rabbitmq::unique_name("blocked");
     inbox in;
     auto s = b.subscribe(topic, "", in.handler());
@@ -177,12 +188,13 @@ TEST_CASE("amqp blocked: a broker out of memory blocks publishers, async_publish
     rabbitmq::ctl({"set_vm_memory_high_watermark", "0"});
     auto r = start_publish(b, topic, make_message("while blocked", "b2"));
     // It waits: neither confirmed nor failed while the alarm lasts.
-    CHECK_FALSE(run_until(ioc, [&] { return r->done; }, 2s));
+    CHECK_FALSE(run_until(ioc, [&] { return r->done; }, 3s));
     rabbitmq::ctl({"set_vm_memory_high_watermark", "0.4"});
     REQUIRE(run_until(ioc, [&] { return r->done; }, 30s));
     INFO(r->ec.message());
     CHECK_FALSE(r->ec);
     REQUIRE(run_until(ioc, [&] { return in.ids() == std::set<std::string>{"b1", "b2"}; }));
+    CHECK(proxy.connections() == 1);
     s.unsubscribe();
     close(ioc, b);
 }
