@@ -125,12 +125,29 @@ protected:
     /// The handler is done: disarm the deadline and answer.
     void done(std::shared_ptr<rpc_request> r) {
         r->finished.store(true, std::memory_order_release);
-        // Taken back before it fired: its hold is ours to drop; otherwise
-        // the firing has taken it.
-        if (r->fire && deadlines_->remove(r.get())) r->keep_alive.reset();
+        disarm(*r);
         auto respond = r->respond;
         respond(std::move(r));
     }
+
+    /// Holds the request while its handler runs. Destroyed without having
+    /// been taken, the handler was abandoned (its execution context shut
+    /// down with the handler suspended): the deadline's hold would keep the
+    /// request alive for good, so it is released here.
+    class running_request {
+    public:
+        running_request(std::shared_ptr<rpc_request> r, rpc_endpoint* e) noexcept : r_(std::move(r)), e_(e) {}
+        running_request(running_request&&) noexcept = default;
+        running_request& operator=(running_request&&) = delete;
+        ~running_request() {
+            if (r_) e_->disarm(*r_);
+        }
+        std::shared_ptr<rpc_request> take() noexcept { return std::move(r_); }
+
+    private:
+        std::shared_ptr<rpc_request> r_;
+        rpc_endpoint* e_;
+    };
 
 private:
     struct job {
@@ -159,6 +176,12 @@ private:
             return respond(std::move(r));
         }
         run(std::move(r));
+    }
+
+    void disarm(rpc_request& r) {
+        // Taken back before it fired: its hold is ours to drop; otherwise
+        // the firing has taken it.
+        if (r.fire && deadlines_->remove(&r)) r.keep_alive.reset();
     }
 
     // The deadline queue's timer thread.
@@ -194,7 +217,9 @@ private:
         auto& ctx = r->ctx;
         auto slot = r->cancel.slot();
         courier::detail::invoke_handler<Req, Rep>(
-            handler_, std::move(req), ctx, executor(), slot, [this, r = std::move(r)](error_code ec, Rep rep) mutable {
+            handler_, std::move(req), ctx, executor(), slot,
+            [this, running = running_request(std::move(r), this)](error_code ec, Rep rep) mutable {
+                auto r = running.take();
                 std::string diagnostic;
                 if (!ec) {
                     r->reply_body = codec_.encode(rep, ec, &diagnostic);
