@@ -243,7 +243,7 @@ TEST_CASE("amqp rpc: 200 concurrent calls each get their own reply", "[amqp][rpc
     }
 }
 
-TEST_CASE("amqp rpc: the handler's courier error reaches the caller as itself; any other exception as internal",
+TEST_CASE("amqp rpc: the handler's courier error reaches the caller as itself, any other exception as internal",
           "[amqp][rpc]") {
     rig r;
     const auto queue = rabbitmq::unique_name("rpc.users");
@@ -487,7 +487,7 @@ TEST_CASE("amqp rpc: a request whose deadline passed before its handler started 
     CHECK(queue_empty(r.ioc, queue));
 }
 
-TEST_CASE("amqp rpc: a call in flight when the connection is lost fails retryably; the next call succeeds",
+TEST_CASE("amqp rpc: a call in flight when the connection is lost fails retryably, and the next call succeeds",
           "[amqp][rpc]") {
     // A private virtual host: closing its connections leaves the tests
     // running beside this one alone.
