@@ -3,6 +3,7 @@
 // services would be. Every test names its queues with unique_name() (tests
 // run side by side against one broker), runs its io_context on its own
 // thread until a condition holds, and closes its brokers at the end.
+#include "amqp_test_support.hpp"
 #include "support/catch.hpp"
 #include "support/rabbitmq.hpp"
 #include "support/run_until.hpp"
@@ -68,12 +69,10 @@ namespace {
 using rpc_test::get_user;
 using rpc_test::user;
 
+/// The shared test options (short reconnection delays), on `uri` if given.
 amqp::broker_options options(std::string uri = {}) {
-    amqp::broker_options o;
-    o.connection.uri = uri.empty() ? rabbitmq::url() : std::move(uri);
-    o.connection.connect_timeout = 5s;
-    o.reconnect_delay = 50ms;
-    o.max_reconnect_delay = 500ms;
+    auto o = amqp_test::options();
+    if (!uri.empty()) o.connection.uri = std::move(uri);
     return o;
 }
 
