@@ -40,10 +40,10 @@ std::vector<std::shared_ptr<publish_result>> publish_all(asio::io_context& ioc, 
 
 std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
-// Declares a queue with `arguments` bound to the fanout exchange `exchange`,
-// with a bare connection: what another application's topology looks like.
-void declare_bound_queue(asio::io_context& ioc, const std::string& exchange, const std::string& queue,
-                         amqp::field_table arguments) {
+// Runs `body` with a channel of a bare connection to the test broker: what
+// another application does to the topology.
+template <class Body>
+void with_channel(asio::io_context& ioc, Body body) {
     bool done = false;
     std::exception_ptr failure;
     asio::co_spawn(
@@ -54,20 +54,7 @@ void declare_bound_queue(asio::io_context& ioc, const std::string& exchange, con
             auto c = std::make_shared<amqp::detail::connection>(ioc.get_executor(), o);
             co_await c->open();
             auto ch = co_await c->open_channel();
-            amqp::exchange_declare x;
-            x.exchange = exchange;
-            x.type = "fanout";
-            x.durable = true;
-            (void)co_await ch->call<amqp::exchange_declare_ok>(x);
-            amqp::queue_declare q;
-            q.queue = queue;
-            q.durable = true;
-            q.arguments = arguments;
-            (void)co_await ch->call<amqp::queue_declare_ok>(q);
-            amqp::queue_bind bind;
-            bind.queue = queue;
-            bind.exchange = exchange;
-            (void)co_await ch->call<amqp::queue_bind_ok>(bind);
+            co_await body(*ch);
             co_await c->close();
         },
         [&](std::exception_ptr e) {
@@ -76,6 +63,35 @@ void declare_bound_queue(asio::io_context& ioc, const std::string& exchange, con
         });
     REQUIRE(run_until(ioc, [&] { return done; }));
     if (failure) std::rethrow_exception(failure);
+}
+
+// Declares a queue with `arguments` bound to the fanout exchange `exchange`.
+void declare_bound_queue(asio::io_context& ioc, const std::string& exchange, const std::string& queue,
+                         amqp::field_table arguments) {
+    with_channel(ioc, [&](amqp::detail::channel& ch) -> asio::awaitable<void> {
+        amqp::exchange_declare x;
+        x.exchange = exchange;
+        x.type = "fanout";
+        x.durable = true;
+        (void)co_await ch.call<amqp::exchange_declare_ok>(x);
+        amqp::queue_declare q;
+        q.queue = queue;
+        q.durable = true;
+        q.arguments = arguments;
+        (void)co_await ch.call<amqp::queue_declare_ok>(q);
+        amqp::queue_bind bind;
+        bind.queue = queue;
+        bind.exchange = exchange;
+        (void)co_await ch.call<amqp::queue_bind_ok>(bind);
+    });
+}
+
+void delete_exchange(asio::io_context& ioc, const std::string& exchange) {
+    with_channel(ioc, [&](amqp::detail::channel& ch) -> asio::awaitable<void> {
+        amqp::exchange_delete d;
+        d.exchange = exchange;
+        (void)co_await ch.call<amqp::exchange_delete_ok>(d);
+    });
 }
 
 }  // namespace
@@ -473,4 +489,42 @@ TEST_CASE("amqp lifetime: a broker destroyed without async_close, its io_context
         b.reset();
     }
     SUCCEED();
+}
+
+TEST_CASE("amqp topology: an exchange deleted behind courier's back is declared again, other publishes are not failed for it",
+          "[amqp]") {
+    asio::io_context ioc;
+    amqp::broker b(ioc.get_executor(), options());
+    const auto gone = rabbitmq::unique_name("gone"), kept = rabbitmq::unique_name("kept");
+    inbox in;
+    auto s = b.subscribe(kept, rabbitmq::unique_name("kept.group"), in.handler());
+    wait_subscribed(ioc, b, kept, {&in});
+    // Declared by courier, then deleted by someone else.
+    CHECK(publish(ioc, b, gone, make_message("declares it", "g0")).ec == courier::error::unroutable);
+    delete_exchange(ioc, gone);
+
+    // Publishes to the kept topic around one to the deleted exchange: the
+    // broker closes the publishing channel over the latter.
+    std::vector<std::shared_ptr<publish_result>> around;
+    for (const auto& id : numbered("before-", 20)) around.push_back(start_publish(b, kept, make_message("x", id)));
+    auto lost = start_publish(b, gone, make_message("to a deleted exchange", "g1"));
+    for (const auto& id : numbered("after-", 20)) around.push_back(start_publish(b, kept, make_message("x", id)));
+    REQUIRE(run_until(ioc, [&] {
+        return lost->done && std::all_of(around.begin(), around.end(), [](auto& r) { return r->done; });
+    }));
+    INFO(lost->ec.message());
+    // The publish to the deleted exchange fails (how is the broker's
+    // business); the others either went through or may be sent again.
+    CHECK(lost->ec);
+    for (const auto& r : around) {
+        INFO(r->ec.message());
+        CHECK((!r->ec || r->ec == courier::condition::retryable));
+    }
+    // Sent again, it finds the exchange declared anew (nothing bound to it:
+    // unroutable, not NOT_FOUND).
+    auto again = publish(ioc, b, gone, make_message("to a deleted exchange", "g1"));
+    INFO(again.ec.message());
+    CHECK(again.ec == courier::error::unroutable);
+    s.unsubscribe();
+    close(ioc, b);
 }

@@ -384,10 +384,15 @@ private:
         next_tag_ = 1;
         pub_ch_->on_method = [this](method& m) { on_confirm(m); };
         pub_ch_->on_content = [this](content_assembler& a) { on_return(a); };
-        pub_ch_->on_close = [this, c](error_code ec) {
+        pub_ch_->on_close = [this, c](error_code) {
             // The publish channel only closes on a broker error in a publish
-            // (a missing exchange): the connection is started over.
-            if (c->is_open()) c->abort(ec);
+            // (an exchange deleted since we declared it): the connection is
+            // started over, which declares the topology again. Every publish
+            // unconfirmed on the channel fails with a retryable error, not
+            // the reply code: the broker refused one publish, and dropped the
+            // ones after it only because the channel was gone; sent again
+            // (the one it refused included) they go through.
+            if (c->is_open()) c->abort(error::channel_closed);
         };
         topo_ch_ = co_await c->open_channel();
         exchanges_.clear();
