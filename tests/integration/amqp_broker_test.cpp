@@ -8,10 +8,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 using namespace amqp_test;
 
@@ -527,4 +532,55 @@ TEST_CASE("amqp topology: an exchange deleted behind courier's back is declared 
     CHECK(again.ec == courier::error::unroutable);
     s.unsubscribe();
     close(ioc, b);
+}
+
+TEST_CASE("amqp threads: several threads publish through one broker while handlers run on two threads", "[amqp]") {
+    asio::io_context ioc;
+    amqp::broker b(ioc.get_executor(), options(amqp::addressing::queue));
+    const auto topic = rabbitmq::unique_name("threads");
+    constexpr int publishers = 3, each = 500, total = publishers * each;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::set<std::string> got;
+    int handled = 0, confirmed = 0;
+    std::vector<std::string> errors;
+    auto s = b.subscribe(
+        topic, "",
+        [&](const courier::message& m, courier::context&) {
+            std::lock_guard lock(mutex);
+            got.insert(m.id);
+            ++handled;
+            changed.notify_all();
+        },
+        amqp::subscribe_options{.prefetch = 50});
+    {
+        courier_test::io_threads threads(ioc, 2);
+        std::vector<std::thread> senders;
+        for (int t = 0; t < publishers; ++t)
+            senders.emplace_back([&, t] {
+                for (int i = 0; i < each; ++i) {
+                    const auto id = "t" + std::to_string(t) + "-" + std::to_string(i);
+                    b.async_publish(topic, make_message("x", id), courier::context{},
+                                    [&](error_code ec, courier::publish_ack) {
+                                        std::lock_guard lock(mutex);
+                                        if (ec) errors.push_back(ec.message());
+                                        else ++confirmed;
+                                        changed.notify_all();
+                                    });
+                }
+            });
+        for (auto& t : senders) t.join();
+        {
+            std::unique_lock lock(mutex);
+            CHECK(changed.wait_for(lock, 60s, [&] {
+                return (confirmed + static_cast<int>(errors.size()) == total && handled >= total);
+            }));
+            CHECK(errors.empty());
+            CHECK(confirmed == total);
+            CHECK(got.size() == static_cast<std::size_t>(total));
+        }
+        s.unsubscribe();
+        auto closed = b.async_close(asio::use_future);
+        CHECK(closed.wait_for(30s) == std::future_status::ready);
+    }
 }

@@ -181,3 +181,22 @@ TEST_CASE("amqp bad input: no broker on the port fails with connection_refused, 
     CHECK(proxy.connections() == 1);
     close(ioc, b);
 }
+
+TEST_CASE("amqp broker: async_close while a connection attempt is under way leaves no connection behind", "[amqp]") {
+    asio::io_context ioc;
+    tcp_proxy proxy(ioc, broker_endpoint());
+    proxy.freeze();  // the attempt connects, then waits for connection.start
+    auto o = options();
+    o.connection.uri = url_for_port(proxy.port());
+    amqp::broker b(ioc.get_executor(), o);
+    b.async_connect([](error_code) {});
+    REQUIRE(run_until(ioc, [&] { return proxy.connections() == 1; }));
+    bool closed = false;
+    b.async_close([&](error_code) { closed = true; });
+    REQUIRE(run_until(ioc, [&] { return closed; }));
+    // The handshake goes on once the broker answers: the closed broker must
+    // not keep what it opens.
+    proxy.thaw();
+    CHECK(run_until(ioc, [&] { return proxy.open_connections() == 0; }, 5s));
+    CHECK(proxy.connections() == 1);
+}

@@ -41,6 +41,14 @@ public:
     unsigned short port() const { return acceptor_.local_endpoint().port(); }
     /// Connections accepted so far.
     int connections() const noexcept { return connections_; }
+    /// Connections still open on the client's side (a peer's close is seen
+    /// once the proxy reads again: not while frozen).
+    int open_connections() const {
+        int n = 0;
+        for (const auto& weak : links_)
+            if (auto l = weak.lock(); l && l->client.is_open()) ++n;
+        return n;
+    }
 
     /// Stops relaying: no link reads from either side until thaw(). New
     /// connections are accepted (the kernel would accept them anyway) but

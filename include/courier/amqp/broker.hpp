@@ -826,7 +826,13 @@ private:
             error_code ignored;
             co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
         }
-        if (self->conn_) co_await self->conn_->close();
+        if (self->conn_) {
+            co_await self->conn_->close();
+            // A connection still being opened (close() only closes an open
+            // one) is ended too: otherwise its handshake would complete
+            // after the broker was closed and the connection would stay.
+            self->conn_->abort(courier::error::broker_closed);
+        }
         self->lost_timer_.cancel();
         done(error_code{});
     }
