@@ -422,10 +422,17 @@ private:
         if (c != conn_) return;
         ready_ = false;
         // Sent and unconfirmed: the broker may or may not have them. They
-        // fail with the connection's error, which is retryable, so a
-        // publisher with a retry policy sends them again.
+        // fail with the connection's error when it is retryable (a broken
+        // socket, a silent broker, a forced close), so a publisher with a
+        // retry policy sends them again; when the connection died of
+        // something that says nothing about them (a delivery over
+        // max_body_size, a protocol error), with the retryable
+        // channel_closed: a new connection may well take them. Closing the
+        // broker fails them with broker_closed, which is not retried.
+        const auto unconfirmed =
+            closed_ || ec == courier::condition::retryable ? ec : error_code(error::channel_closed);
         for (auto& p : std::exchange(pending_, {}))
-            if (!p.settled) p.done(ec, publish_ack{});
+            if (!p.settled) p.done(unconfirmed, publish_ack{});
         // Waiting for a declaration: back in the queue, declared again.
         for (auto* map : {&exchanges_, &queues_})
             for (auto& [name, t] : *map)
