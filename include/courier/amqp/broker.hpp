@@ -377,14 +377,23 @@ private:
     boost::asio::awaitable<void> on_open() {
         auto c = conn_;
         c->on_blocked = [this](bool) { drain(); };
-        c->on_lost = [self = shared_from_this(), c](error_code ec) { self->lost(c, ec); };
+        // The hooks a connection and its channels keep hold the broker and
+        // the connection weakly: held strongly, they would make cycles
+        // (connection -> hook -> connection, broker -> connection -> channel
+        // -> hook -> broker) that nothing breaks when the io_context is
+        // stopped and destroyed with the broker not closed.
+        c->on_lost = [weak_self = weak_from_this(), weak_c = std::weak_ptr(c)](error_code ec) {
+            auto self = weak_self.lock();
+            auto conn = weak_c.lock();
+            if (self && conn) self->lost(conn, ec);
+        };
         pub_ch_ = co_await c->open_channel();
         const confirm_select select{};
         (void)co_await pub_ch_->call<confirm_select_ok>(select);
         next_tag_ = 1;
         pub_ch_->on_method = [this](method& m) { on_confirm(m); };
         pub_ch_->on_content = [this](content_assembler& a) { on_return(a); };
-        pub_ch_->on_close = [this, c](error_code) {
+        pub_ch_->on_close = [this, weak_c = std::weak_ptr(c)](error_code) {
             // The publish channel only closes on a broker error in a publish
             // (an exchange deleted since we declared it): the connection is
             // started over, which declares the topology again. Every publish
@@ -392,7 +401,7 @@ private:
             // the reply code: the broker refused one publish, and dropped the
             // ones after it only because the channel was gone; sent again
             // (the one it refused included) they go through.
-            if (c->is_open()) c->abort(error::channel_closed);
+            if (auto c = weak_c.lock(); c && c->is_open()) c->abort(error::channel_closed);
         };
         topo_ch_ = co_await c->open_channel();
         exchanges_.clear();
@@ -705,21 +714,28 @@ private:
             basic_consume consume;
             consume.queue = c->queue;
             consume.consumer_tag = std::to_string(c->generation);
+            // Weakly held, as the connection's hooks (see on_open).
             std::weak_ptr<consumer> weak = c;
+            std::weak_ptr<broker_impl> weak_self = self;
+            std::weak_ptr<connection> weak_conn = conn;
             const auto generation = c->generation;
-            ch->on_content = [self, weak, generation](content_assembler& a) {
-                if (auto cons = weak.lock()) self->on_delivery(cons, generation, a);
+            ch->on_content = [weak_self, weak, generation](content_assembler& a) {
+                auto me = weak_self.lock();
+                if (auto cons = weak.lock(); me && cons) me->on_delivery(cons, generation, a);
             };
-            ch->on_method = [self, weak](method& m) {
+            ch->on_method = [weak_self, weak](method& m) {
                 // The broker cancelled the consumer (its queue was deleted):
                 // start over, which declares the queue again.
                 if (!std::holds_alternative<basic_cancel>(m)) return;
-                if (auto cons = weak.lock()) self->restart_consumer(cons);
+                auto me = weak_self.lock();
+                if (auto cons = weak.lock(); me && cons) me->restart_consumer(cons);
             };
-            ch->on_close = [self, weak, conn](error_code) {
+            ch->on_close = [weak_self, weak, weak_conn](error_code) {
+                auto me = weak_self.lock();
                 auto cons = weak.lock();
-                if (!cons || cons->cancelled || conn != self->conn_ || !conn->is_open()) return;
-                self->restart_consumer(cons);
+                auto conn = weak_conn.lock();
+                if (!me || !cons || !conn || cons->cancelled || conn != me->conn_ || !conn->is_open()) return;
+                me->restart_consumer(cons);
             };
             c->ch = ch;
             (void)co_await ch->call<basic_consume_ok>(consume);
