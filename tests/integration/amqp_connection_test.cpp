@@ -15,26 +15,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-tcp::endpoint broker_endpoint() { return {asio::ip::make_address("127.0.0.1"), rabbitmq::port()}; }
-
-std::string url_for_port(unsigned short port) { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port) + "/"; }
-
 // A port on 127.0.0.1 where nothing listens (it did a moment ago).
 unsigned short unused_port(asio::io_context& ioc) {
     tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
     return a.local_endpoint().port();
-}
-
-// Waits for async_connect's outcome.
-error_code connect_result(asio::io_context& ioc, amqp::broker& b) {
-    bool done = false;
-    error_code result;
-    b.async_connect([&](error_code ec) {
-        done = true;
-        result = ec;
-    });
-    REQUIRE(run_until(ioc, [&] { return done; }));
-    return result;
 }
 
 }  // namespace
@@ -83,9 +67,7 @@ TEST_CASE("amqp broker: a publish in flight when the broker goes silent fails re
           "[amqp]") {
     asio::io_context ioc;
     tcp_proxy proxy(ioc, broker_endpoint());
-    auto o = options(amqp::addressing::queue);
-    o.connection.uri = url_for_port(proxy.port());
-    o.connection.heartbeat = 1s;
+    auto o = options_on_port(proxy.port(), amqp::addressing::queue);
     o.connection.connect_timeout = 2s;
     amqp::broker b(ioc.get_executor(), o);
     const auto topic = rabbitmq::unique_name("heartbeat");
@@ -160,8 +142,7 @@ TEST_CASE("amqp bad input: no broker on the port fails with connection_refused, 
           "[amqp]") {
     asio::io_context ioc;
     const auto port = unused_port(ioc);
-    auto o = options(amqp::addressing::queue);
-    o.connection.uri = url_for_port(port);
+    auto o = options_on_port(port, amqp::addressing::queue);
     o.reconnect_delay = 20ms;
     o.max_reconnect_delay = 100ms;
     amqp::broker b(ioc.get_executor(), o);
@@ -186,9 +167,7 @@ TEST_CASE("amqp broker: async_close while a connection attempt is under way leav
     asio::io_context ioc;
     tcp_proxy proxy(ioc, broker_endpoint());
     proxy.freeze();  // the attempt connects, then waits for connection.start
-    auto o = options();
-    o.connection.uri = url_for_port(proxy.port());
-    amqp::broker b(ioc.get_executor(), o);
+    amqp::broker b(ioc.get_executor(), options_on_port(proxy.port()));
     b.async_connect([](error_code) {});
     REQUIRE(run_until(ioc, [&] { return proxy.connections() == 1; }));
     bool closed = false;
@@ -199,4 +178,44 @@ TEST_CASE("amqp broker: async_close while a connection attempt is under way leav
     proxy.thaw();
     CHECK(run_until(ioc, [&] { return proxy.open_connections() == 0; }, 5s));
     CHECK(proxy.connections() == 1);
+}
+
+TEST_CASE("amqp broker: a connection the operator closes (CONNECTION_FORCED) is re-established and its consumer resumes",
+          "[amqp]") {
+    asio::io_context ioc;
+    auto o = options(amqp::addressing::queue);
+    o.connection.name = rabbitmq::unique_name("forced");
+    amqp::broker b(ioc.get_executor(), o);
+    const auto topic = rabbitmq::unique_name("forced.queue");
+    inbox in;
+    int established = 0;
+    amqp::subscribe_options so;
+    so.on_consuming = [&] { ++established; };
+    auto s = b.subscribe(topic, "", in.handler(), so);
+    REQUIRE_FALSE(publish(ioc, b, topic, make_message("before", "f1")).ec);
+    REQUIRE(run_until(ioc, [&] { return in.items.size() == 1; }));
+    REQUIRE(run_until(ioc, [&] { return established == 1; }));
+
+    // rabbitmqctl close_connection, found by the name courier gave it.
+    const auto listing = rabbitmq::ctl({"list_connections", "--quiet", "--no-table-headers", "pid", "client_properties"});
+    std::string pid;
+    for (std::size_t pos = 0; pos < listing.size();) {
+        auto end = listing.find('\n', pos);
+        if (end == std::string::npos) end = listing.size();
+        const auto line = listing.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.find('"' + o.connection.name + '"') != std::string::npos) pid = line.substr(0, line.find('\t'));
+    }
+    REQUIRE_FALSE(pid.empty());
+    rabbitmq::ctl({"close_connection", pid, "closed by a courier test"});
+
+    // The consumer is established again on the new connection, and what is
+    // published from now on reaches it.
+    REQUIRE(run_until(ioc, [&] { return established == 2; }));
+    auto after = publish(ioc, b, topic, make_message("after", "f2"));
+    INFO(after.ec.message());
+    CHECK_FALSE(after.ec);
+    REQUIRE(run_until(ioc, [&] { return in.ids() == std::set<std::string>{"f1", "f2"}; }));
+    s.unsubscribe();
+    close(ioc, b);
 }

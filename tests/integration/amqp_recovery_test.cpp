@@ -165,11 +165,8 @@ TEST_CASE("amqp blocked: a broker out of memory blocks publishers, async_publish
     asio::io_context ioc;
     // Through a relay, to count connections: a blocked connection must
     // survive (heartbeats every second, blocked for three).
-    courier_test::tcp_proxy proxy(ioc, {asio::ip::make_address("127.0.0.1"), rabbitmq::port()});
-    auto o = options(amqp::addressing::queue);
-    o.connection.uri = "amqp://guest:guest@127.0.0.1:" + std::to_string(proxy.port()) + "/";
-    o.connection.heartbeat = 1s;
-    amqp::broker b(ioc.get_executor(), o);
+    courier_test::tcp_proxy proxy(ioc, broker_endpoint());
+    amqp::broker b(ioc.get_executor(), options_on_port(proxy.port(), amqp::addressing::queue));
     const auto topic = rabbitmq::unique_name("blocked");
     inbox in;
     auto s = b.subscribe(topic, "", in.handler());

@@ -15,6 +15,7 @@
 #include <courier/amqp.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -83,8 +84,8 @@ inline publish_result publish(asio::io_context& ioc, amqp::broker& b, std::strin
     return *r;
 }
 
-/// Connects and checks it worked.
-inline void connect(asio::io_context& ioc, amqp::broker& b) {
+/// async_connect's outcome (a test failure when none comes).
+inline error_code connect_result(asio::io_context& ioc, amqp::broker& b) {
     bool done = false;
     error_code result;
     b.async_connect([&](error_code ec) {
@@ -92,8 +93,31 @@ inline void connect(asio::io_context& ioc, amqp::broker& b) {
         result = ec;
     });
     REQUIRE(run_until(ioc, [&] { return done; }));
-    INFO(result.message());
-    REQUIRE_FALSE(result);
+    return result;
+}
+
+/// Connects and checks it worked.
+inline void connect(asio::io_context& ioc, amqp::broker& b) {
+    const auto ec = connect_result(ioc, b);
+    INFO(ec.message());
+    REQUIRE_FALSE(ec);
+}
+
+/// The test broker's address, for a relay in front of it.
+inline asio::ip::tcp::endpoint broker_endpoint() { return {asio::ip::make_address("127.0.0.1"), rabbitmq::port()}; }
+
+/// The test broker's URL with another port (a relay's, or nobody's).
+inline std::string url_for_port(unsigned short port) {
+    return "amqp://guest:guest@127.0.0.1:" + std::to_string(port) + "/";
+}
+
+/// options() for a broker reached on another port (a relay in front of the
+/// test broker), with heartbeats every second.
+inline amqp::broker_options options_on_port(unsigned short port, amqp::addressing mode = amqp::addressing::exchange) {
+    auto o = options(mode);
+    o.connection.uri = url_for_port(port);
+    o.connection.heartbeat = 1s;
+    return o;
 }
 
 /// Closes the broker and waits for it (so no connection outlives the test).
