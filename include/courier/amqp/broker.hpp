@@ -393,7 +393,7 @@ private:
         next_tag_ = 1;
         pub_ch_->on_method = [this](method& m) { on_confirm(m); };
         pub_ch_->on_content = [this](content_assembler& a) { on_return(a); };
-        pub_ch_->on_close = [this, weak_c = std::weak_ptr(c)](error_code) {
+        pub_ch_->on_close = [weak_c = std::weak_ptr(c)](error_code) {
             // The publish channel only closes on a broker error in a publish
             // (an exchange deleted since we declared it): the connection is
             // started over, which declares the topology again. Every publish
