@@ -130,10 +130,12 @@ private:
                 auto bb = weak_binding.lock();
                 if (s && bb) s->restart_binding(bb);
             };
-            ch->on_close = [weak, weak_binding, conn](error_code) {
+            // The connection weakly: it owns the channel that keeps this hook.
+            ch->on_close = [weak, weak_binding, weak_conn = std::weak_ptr<connection>(conn)](error_code) {
                 auto s = weak.lock();
                 auto bb = weak_binding.lock();
-                if (!s || !bb || bb->closed || conn != s->conn_ || !conn->is_open()) return;
+                auto conn = weak_conn.lock();
+                if (!s || !bb || !conn || bb->closed || conn != s->conn_ || !conn->is_open()) return;
                 s->restart_binding(bb);
             };
             if (b->closed) {
