@@ -45,23 +45,17 @@ private:
                                            });
             });
         }
-        void pump_up() {
+        void pump_up() { pump(client, broker, up); }
+        void pump_down() { pump(broker, client, down); }
+        // Relays `from` to `to` until either side fails or ends.
+        template <class From, class To>
+        void pump(From& from, To& to, std::array<char, 16384>& buf) {
             auto self = shared_from_this();
-            client.async_read_some(asio::buffer(up), [self](error_code ec, std::size_t n) {
+            from.async_read_some(asio::buffer(buf), [self, &from, &to, &buf](error_code ec, std::size_t n) {
                 if (ec) return self->stop();
-                asio::async_write(self->broker, asio::buffer(self->up, n), [self](error_code ec, std::size_t) {
+                asio::async_write(to, asio::buffer(buf, n), [self, &from, &to, &buf](error_code ec, std::size_t) {
                     if (ec) return self->stop();
-                    self->pump_up();
-                });
-            });
-        }
-        void pump_down() {
-            auto self = shared_from_this();
-            broker.async_read_some(asio::buffer(down), [self](error_code ec, std::size_t n) {
-                if (ec) return self->stop();
-                asio::async_write(self->client, asio::buffer(self->down, n), [self](error_code ec, std::size_t) {
-                    if (ec) return self->stop();
-                    self->pump_down();
+                    self->pump(from, to, buf);
                 });
             });
         }
