@@ -345,20 +345,29 @@ HTTP_CONFIGS = [
 COURIER_SERVERS = [("courier", "default options"), ("courier_single_threaded", "`single_threaded = true`")]
 
 
+def medians_by(runs, key, medians):
+    """Groups the results of runs by key(run) and maps each key to
+    medians(key, results), a dict to which the number of runs is added."""
+    groups = {}
+    for r in runs:
+        groups.setdefault(key(r), []).append(r["result"])
+    out = {}
+    for k, results in groups.items():
+        out[k] = medians(k, results)
+        out[k]["runs"] = len(results)
+    return out
+
+
 def http_medians(data):
     """(kind, impl, config) -> dict of medians over the repetitions."""
-    groups = {}
-    for r in data["runs"]:
-        if r["kind"] == "instructions":
-            continue
-        groups.setdefault((r["kind"], r["impl"], r["config"]), []).append(r["result"])
-    out = {}
-    for key, results in groups.items():
+
+    def medians(key, results):
         if any(x.get("errors") for x in results):
             sys.exit(f"report.py: HTTP run {key} had errors: {results}")
-        out[key] = {k: statistics.median(x[k] for x in results) for k in results[0] if k != "connections"}
-        out[key]["runs"] = len(results)
-    return out
+        return {k: statistics.median(x[k] for x in results) for k in results[0] if k != "connections"}
+
+    return medians_by((r for r in data["runs"] if r["kind"] != "instructions"),
+                      lambda r: (r["kind"], r["impl"], r["config"]), medians)
 
 
 def fmt_us(us):
@@ -497,30 +506,34 @@ def http_section(data, revision=""):
     return lines, targets
 
 
-def http_target_rows(targets):
-    """One row per target label of the summary table, in first-seen order."""
+def target_rows(targets):
+    """One row per target label of the summary table, in first-seen order; a
+    target with an unknown outcome (None) makes its row "not measured yet"."""
     rows, seen = [], {}
     for label, ok in targets:
         seen.setdefault(label, []).append(ok)
     for label, met in seen.items():
-        rows.append(f"| {label} | {summary(met)} |")
+        rows.append(f"| {label} | {'not measured yet' if None in met else summary(met)} |")
     return rows
 
 
-def splice_http(path, lines, targets):
-    """Replaces the HTTP section and its summary rows of an existing report."""
+def splice_section(path, heading, row_prefix, lines, rows, refresh_intro=False):
+    """Replaces one section (from heading to the next "## ") of an existing
+    report and its summary rows (those starting with row_prefix) with lines
+    and rows; a section not there yet goes before "## All results"."""
     with open(path, encoding="utf-8") as f:
         text = f.read().split("\n")
-    text = [l for l in text if not l.startswith("| HTTP ")]
-    text = [INTRO if l.startswith("How fast courier's in-process backend") else l for l in text]
+    text = [l for l in text if not l.startswith(row_prefix)]
+    if refresh_intro:
+        text = [INTRO if l.startswith("How fast courier's in-process backend") else l for l in text]
     # The summary table: the first table of the file; its rows end at a blank line.
     start = text.index("| target | met |")
     end = start
     while end < len(text) and text[end].startswith("|"):
         end += 1
-    text[end:end] = http_target_rows(targets)
-    if HTTP_HEADING in text:
-        begin = text.index(HTTP_HEADING)
+    text[end:end] = rows
+    if heading in text:
+        begin = text.index(heading)
         stop = next((i for i in range(begin + 1, len(text)) if text[i].startswith("## ")), len(text))
         text[begin:stop] = lines + [""]
     else:
@@ -543,21 +556,15 @@ AMQP_PHASES = [("publish", "publish with confirms"), ("consume", "consume with a
 
 
 def amqp_medians(data):
-    """impl -> phase -> {messages_per_second, cpu_us_per_message, runs}."""
-    groups = {}
-    for r in data["runs"]:
-        groups.setdefault(r["impl"], []).append(r["result"])
-    out = {}
-    for impl, results in groups.items():
-        out[impl] = {
-            phase: {
-                key: statistics.median(x[phase][key] for x in results)
-                for key in ("messages_per_second", "cpu_us_per_message")
-            }
-            for phase, _ in AMQP_PHASES
+    """impl -> phase -> {messages_per_second, cpu_us_per_message}, and
+    impl -> "runs"."""
+    return medians_by(data["runs"], lambda r: r["impl"], lambda _, results: {
+        phase: {
+            key: statistics.median(x[phase][key] for x in results)
+            for key in ("messages_per_second", "cpu_us_per_message")
         }
-        out[impl]["runs"] = len(results)
-    return out
+        for phase, _ in AMQP_PHASES
+    })
 
 
 def amqp_table(m):
@@ -645,15 +652,6 @@ def amqp_section(data, revision=""):
     return lines, targets
 
 
-def amqp_target_rows(targets):
-    rows, seen = [], {}
-    for label, ok in targets:
-        seen.setdefault(label, []).append(ok)
-    for label, met in seen.items():
-        rows.append(f"| {label} | {'not measured yet' if None in met else summary(met)} |")
-    return rows
-
-
 def existing_amqp(path):
     """The AMQP section and summary rows of an existing report, to carry over."""
     try:
@@ -670,27 +668,6 @@ def existing_amqp(path):
     while section and not section[-1]:
         section.pop()
     return section, rows
-
-
-def splice_amqp(path, lines, rows):
-    """Replaces the AMQP section and its summary rows of an existing report."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read().split("\n")
-    text = [l for l in text if not l.startswith("| AMQP ")]
-    start = text.index("| target | met |")
-    end = start
-    while end < len(text) and text[end].startswith("|"):
-        end += 1
-    text[end:end] = rows
-    if AMQP_HEADING in text:
-        begin = text.index(AMQP_HEADING)
-        stop = next((i for i in range(begin + 1, len(text)) if text[i].startswith("## ")), len(text))
-        text[begin:stop] = lines + [""]
-    else:
-        at = text.index("## All results") if "## All results" in text else len(text)
-        text[at:at] = lines + [""]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(text))
 
 
 def summary(met):
@@ -746,15 +723,16 @@ def main():
     if args.amqp:
         with open(args.amqp, encoding="utf-8") as f:
             amqp_lines, amqp_targets = amqp_section(json.load(f), args.revision)
-        amqp_rows = amqp_target_rows(amqp_targets)
+        amqp_rows = target_rows(amqp_targets)
     if not args.results:
         if not http_lines and not amqp_lines:
             ap.error("nothing to report: give benchmark results, --http, --amqp, or several")
         if http_lines:
-            splice_http(args.out, http_lines, http_targets)
+            splice_section(args.out, HTTP_HEADING, "| HTTP ", http_lines, target_rows(http_targets),
+                           refresh_intro=True)
             print(f"report.py: updated the HTTP section of {args.out}")
         if amqp_lines:
-            splice_amqp(args.out, amqp_lines, amqp_rows)
+            splice_section(args.out, AMQP_HEADING, "| AMQP ", amqp_lines, amqp_rows)
             print(f"report.py: updated the AMQP section of {args.out}")
         return
     if not args.amqp:  # bench/run.sh does not run bench/amqp.sh: keep its last figures
@@ -782,7 +760,7 @@ def main():
     ]
     if pol_met:
         out.append(f"| retry and circuit breaker ≤ 25 ns each, timeout \\| retry \\| circuit_breaker ≤ 250 ns, 0 allocations | {summary(pol_met)} |")
-    out += http_target_rows(http_targets)
+    out += target_rows(http_targets)
     out += amqp_rows
     out += [
         "",
