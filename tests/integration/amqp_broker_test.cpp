@@ -304,8 +304,8 @@ TEST_CASE("amqp consumer cancel: when its queue is deleted, the consumer declare
     int established = 0;
     amqp::subscribe_options so;
     so.on_consuming = [&] { ++established; };
-    auto s = b.subscribe(topic, group, in.handler(), so);
-    REQUIRE(run_until(ioc, [&] { return established == 1; }));
+    auto s = subscribe_and_wait(ioc, b, topic, group, in.handler(), so);
+    REQUIRE(established == 1);
     REQUIRE_FALSE(publish(ioc, b, topic, make_message("before", "k1")).ec);
     REQUIRE(run_until(ioc, [&] { return in.items.size() == 1; }));
 

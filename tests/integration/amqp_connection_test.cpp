@@ -191,10 +191,10 @@ TEST_CASE("amqp broker: a connection the operator closes (CONNECTION_FORCED) is 
     int established = 0;
     amqp::subscribe_options so;
     so.on_consuming = [&] { ++established; };
-    auto s = b.subscribe(topic, "", in.handler(), so);
+    auto s = subscribe_and_wait(ioc, b, topic, "", in.handler(), so);
+    REQUIRE(established == 1);
     REQUIRE_FALSE(publish(ioc, b, topic, make_message("before", "f1")).ec);
     REQUIRE(run_until(ioc, [&] { return in.items.size() == 1; }));
-    REQUIRE(run_until(ioc, [&] { return established == 1; }));
 
     // rabbitmqctl close_connection, found by the name courier gave it.
     const auto listing = rabbitmq::ctl({"list_connections", "--quiet", "--no-table-headers", "pid", "client_properties"});

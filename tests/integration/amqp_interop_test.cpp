@@ -150,11 +150,7 @@ TEST_CASE("amqp interop: exchange mode, courier and amqplib publishers and group
     // (no probes here: they would reach the seed's group, which wants JSON).
     amqp::broker b(ioc.get_executor(), options());
     inbox in;
-    bool consuming = false;
-    amqp::subscribe_options so;
-    so.on_consuming = [&] { consuming = true; };
-    auto s = b.subscribe(exchange, courier_group, in.handler(), so);
-    REQUIRE(run_until(ioc, [&] { return consuming; }));
+    auto s = subscribe_and_wait(ioc, b, exchange, courier_group, in.handler());
 
     // Ten orders from each side: every group gets all twenty.
     auto publisher = peer(ioc, "amqplib_publisher.js", {"--exchange", exchange, "--count", "10", "--id-prefix", "seed-"});

@@ -1,7 +1,8 @@
 // What courier's AMQP integration tests share: broker options pointing at the
 // test broker (with short delays, so tests wait little), publishing and
 // waiting on one io_context, an inbox recording what a handler received,
-// and probing until the subscriptions of a test are registered.
+// and waiting until the subscriptions of a test are registered (their
+// on_consuming, or probes).
 //
 // Every test runs its io_context on the test's own thread (run_until), names
 // its exchanges and queues with rabbitmq::unique_name() (tests run side by
@@ -24,6 +25,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace amqp_test {
@@ -125,6 +127,26 @@ inline void close(asio::io_context& ioc, amqp::broker& b) {
     bool done = false;
     b.async_close([&](error_code) { done = true; });
     CHECK(run_until(ioc, [&] { return done; }));
+}
+
+/// Subscribes and waits until the consumer is established (its
+/// subscribe_options::on_consuming ran: from then on nothing published to
+/// `topic` misses the group); a test failure when it is not within 20 s.
+/// An on_consuming in `opts` still runs, each time the consumer is
+/// established (again after a reconnection, say).
+template <class Handler>
+courier::subscription subscribe_and_wait(asio::io_context& ioc, amqp::broker& b, std::string_view topic,
+                                         std::string_view group, Handler handler, amqp::subscribe_options opts = {}) {
+    // Shared: on_consuming runs again on re-establishment, after this returned.
+    auto consuming = std::make_shared<bool>(false);
+    opts.on_consuming = [consuming, then = std::move(opts.on_consuming)] {
+        *consuming = true;
+        if (then) then();
+    };
+    auto s = b.subscribe(topic, group, std::move(handler), std::move(opts));
+    INFO("the subscription to '" << topic << "' (group '" << group << "') never started consuming");
+    REQUIRE(run_until(ioc, [&] { return *consuming; }));
+    return s;
 }
 
 /// The header marking the probes of wait_subscribed(), which inboxes skip.

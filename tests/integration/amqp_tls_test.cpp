@@ -103,11 +103,8 @@ TEST_CASE("amqps: a client trusting the broker's certificate publishes and consu
 
     const auto topic = rabbitmq::unique_name("tls");
     std::vector<std::string> got;
-    amqp::subscribe_options so;
-    bool consuming = false;
-    so.on_consuming = [&] { consuming = true; };
-    auto sub = b.subscribe(topic, topic, [&](const courier::message& m, courier::context&) { got.push_back(m.payload); }, so);
-    REQUIRE(run_until(ioc, [&] { return consuming; }));
+    auto sub = subscribe_and_wait(ioc, b, topic, topic,
+                                  [&](const courier::message& m, courier::context&) { got.push_back(m.payload); });
     const std::string big(300'000, 'b');  // several TLS records and AMQP frames
     auto small = start_publish(b, topic, make_message("over tls"));
     auto large = start_publish(b, topic, make_message(big));
