@@ -81,15 +81,19 @@ void run_stream(std::uint8_t options, std::string_view stream) {
             require(f->payload.size() + amqp::frame_overhead <= reader.frame_max());
             if (f->type == amqp::frame_type::method) check_method(f->payload);
             if (f->type == amqp::frame_type::header) check_content_header(f->payload);
-            auto& assembler = channels.try_emplace(f->channel, 1u << 20).first->second;
+            // A small limit sometimes, so contents over it are streamed too.
+            const std::uint64_t limit = (options & 16) ? 16 : 1u << 20;
+            auto& assembler = channels.try_emplace(f->channel, limit).first->second;
             courier::error_code content_ec;
             const auto event = assembler.feed(*f, content_ec);
             if (event == amqp::content_assembler::event::content) {
                 std::string props;
                 require(!amqp::encode_properties(props, assembler.properties()));
                 require(amqp::carries_content(assembler.current_method()));
-                require(assembler.body().size() <= (1u << 20));
+                require(assembler.body().size() <= limit);
             }
+            if (event == amqp::content_assembler::event::large_content) require(assembler.too_large() && assembler.body().empty());
+            if (event == amqp::content_assembler::event::large_part) require(assembler.body().size() <= f->payload.size());
         }
         if (ec || stream.empty()) break;
         const std::size_t taken = reader.feed(stream.substr(0, chunk));

@@ -217,9 +217,10 @@ inline void wait_subscribed(asio::io_context& ioc, amqp::broker& b, std::string_
     }
 }
 
-/// The number of messages ready in `queue`, from rabbitmqctl (-1: no such queue).
-inline long queue_depth(const std::string& queue) {
-    const auto out = rabbitmq::ctl({"list_queues", "--quiet", "--no-table-headers", "name", "messages_ready"});
+/// The number of messages ready in `queue`, from rabbitmqctl (-1: no such
+/// queue); `column` "messages" counts the unacknowledged ones too.
+inline long queue_depth(const std::string& queue, const std::string& column = "messages_ready") {
+    const auto out = rabbitmq::ctl({"list_queues", "--quiet", "--no-table-headers", "name", column});
     std::size_t pos = 0;
     while (pos < out.size()) {
         auto end = out.find('\n', pos);

@@ -143,7 +143,7 @@ TEST_CASE("content frames out of order are unexpected", "[amqp][content]") {
     expect_error({0, 1, 1}, amqp::error::unexpected_frame);     // second header
 }
 
-TEST_CASE("bodies larger than declared or than the limit are refused", "[amqp][content]") {
+TEST_CASE("bodies larger than declared are refused", "[amqp][content]") {
     error_code ec;
     SECTION("more body bytes than the header declared") {
         amqp::content_assembler a;
@@ -157,19 +157,12 @@ TEST_CASE("bodies larger than declared or than the limit are refused", "[amqp][c
         CHECK(feed_all(b, g, ec) == event::none);
         CHECK(ec == amqp::error::body_size_mismatch);
     }
-    SECTION("a declared size over the limit fails at the header") {
-        amqp::content_assembler a(1000);
-        const frames f = frames{}.method(delivery).header(1001);
-        CHECK(feed_all(a, f, ec) == event::none);
-        CHECK(ec == amqp::error::body_too_large);
-        amqp::content_assembler huge;
-        const frames g = frames{}.method(delivery).header(~std::uint64_t{0});
-        CHECK(feed_all(huge, g, ec) == event::none);
-        CHECK(ec == amqp::error::body_too_large);
+    SECTION("a declared size at the limit is a content") {
         amqp::content_assembler exact(1000);
         const frames h = frames{}.method(delivery).header(1000).body(std::string(1000, 'b'));
         CHECK(feed_all(exact, h, ec) == event::content);
         CHECK_FALSE(ec);
+        CHECK_FALSE(exact.too_large());
     }
     SECTION("a header of another class than its method") {
         amqp::content_assembler a;
@@ -184,6 +177,61 @@ TEST_CASE("bodies larger than declared or than the limit are refused", "[amqp][c
         const frames f = frames{}.method(delivery).add(amqp::frame_type::header, "\0<");
         CHECK(feed_all(a, f, ec) == event::none);
         CHECK(ec == amqp::error::truncated_payload);
+    }
+}
+
+TEST_CASE("a content over the limit is streamed frame by frame, not kept", "[amqp][content]") {
+    error_code ec;
+    amqp::content_assembler a(4);
+    const amqp::basic_properties props{.message_id = "big"};
+    const frames f = frames{}.method(delivery).header(7, props).body("abc").body("defg").method(delivery).header(2).body("hi");
+    REQUIRE(a.feed(f[0], ec) == event::none);
+    // Reported at its header, with the method and properties, nothing kept.
+    REQUIRE(a.feed(f[1], ec) == event::large_content);
+    CHECK(a.too_large());
+    CHECK(a.body_size() == 7);
+    CHECK(a.body().empty());
+    CHECK(a.properties().message_id == "big");
+    CHECK(std::get<amqp::basic_deliver>(a.current_method()).delivery_tag == 7);
+    CHECK(a.in_content());
+    REQUIRE(a.feed(f[2], ec) == event::large_part);
+    CHECK(a.body() == "abc");
+    CHECK(a.in_content());
+    REQUIRE(a.feed(f[3], ec) == event::large_part);
+    CHECK(a.body() == "defg");
+    CHECK_FALSE(a.in_content());
+    CHECK_FALSE(ec);
+    // The next content, within the limit, is assembled as usual.
+    REQUIRE(a.feed(f[4], ec) == event::none);
+    REQUIRE(a.feed(f[5], ec) == event::none);
+    CHECK_FALSE(a.too_large());
+    REQUIRE(a.feed(f[6], ec) == event::content);
+    CHECK(a.body() == "hi");
+
+    SECTION("even one that declares 2^64 - 1 bytes: nothing is set aside for it") {
+        amqp::content_assembler huge(1000);
+        const frames g = frames{}.method(delivery).header(~std::uint64_t{0}).body("x");
+        REQUIRE(huge.feed(g[0], ec) == event::none);
+        CHECK(huge.feed(g[1], ec) == event::large_content);
+        CHECK(huge.feed(g[2], ec) == event::large_part);
+        CHECK(huge.in_content());
+        CHECK_FALSE(ec);
+    }
+    SECTION("an empty body over a limit of 0 is only its header") {
+        amqp::content_assembler zero(0);
+        const frames g = frames{}.method(delivery).header(0);
+        REQUIRE(zero.feed(g[0], ec) == event::none);
+        CHECK(zero.feed(g[1], ec) == event::content);
+        CHECK_FALSE(zero.too_large());
+    }
+    SECTION("more bytes than declared still fail") {
+        amqp::content_assembler b(2);
+        const frames g = frames{}.method(delivery).header(3).body("abcd");
+        REQUIRE(b.feed(g[0], ec) == event::none);
+        REQUIRE(b.feed(g[1], ec) == event::large_content);
+        CHECK(b.feed(g[2], ec) == event::none);
+        CHECK(ec == amqp::error::body_size_mismatch);
+        CHECK_FALSE(b.in_content());
     }
 }
 

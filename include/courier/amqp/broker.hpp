@@ -28,7 +28,7 @@
 #include <courier/broker.hpp>
 #include <courier/context.hpp>
 #include <courier/delivery.hpp>
-#include <courier/detail/invoke_consumer.hpp>
+#include <courier/detail/erased_consumer.hpp>
 #include <courier/detail/message_id.hpp>
 #include <courier/error.hpp>
 #include <courier/message.hpp>
@@ -94,7 +94,19 @@ struct subscribe_options {
     /// established: its queue declared and bound, basic.consume confirmed.
     /// From then on, nothing published to the topic misses this group.
     std::function<void()> on_consuming{};
+    /// Called (on the handler's executor) with what keeps messages from the
+    /// handler: the consumer could not be established (the broker's reply
+    /// code, precondition_failed for a queue that exists with other
+    /// arguments; tried again with a growing delay, up to
+    /// max_reconnect_delay), or a delivery had a body over
+    /// connection.max_body_size (error::body_too_large; the message went to
+    /// the dead-letter queue without reaching the handler).
+    std::function<void(error_code)> on_error{};
 };
+
+/// Header set on a message the broker moved to a dead-letter queue without
+/// giving it to the handler, naming why ("body_too_large").
+inline constexpr std::string_view dead_letter_reason_header = "courier-dead-letter-reason";
 
 namespace detail {
 
@@ -102,21 +114,8 @@ class broker_impl;
 
 struct delivery_state;
 
-// The type-erased message handler of a consumer: runs it on a delivery, then
-// hands the delivery and its settlement to settled(), exactly once.
-struct consumer_handler {
-    virtual ~consumer_handler() = default;
-    virtual void run(std::shared_ptr<delivery_state> d) = 0;
-};
-
-template <class Handler>
-struct consumer_handler_impl final : consumer_handler {
-    explicit consumer_handler_impl(Handler h) : h(std::move(h)) {}
-    void run(std::shared_ptr<delivery_state> d) override;
-    Handler h;
-};
-
-void settled(std::shared_ptr<delivery_state> d, settlement s);
+// Runs the consumer's handler on `d`; settled() gets its outcome, once.
+void run_handler(std::shared_ptr<delivery_state> d);
 
 struct consumer;
 
@@ -129,6 +128,7 @@ struct delivery_state {
     message msg;
     context ctx;
     basic_properties properties;  // as received: a redelivery re-sends them
+    std::shared_ptr<delivery_state> self;  // held while the handler runs
 };
 
 struct consumer final : courier::detail::subscription_state, std::enable_shared_from_this<consumer> {
@@ -136,10 +136,11 @@ struct consumer final : courier::detail::subscription_state, std::enable_shared_
     std::string topic, group, queue;
     std::string retry_prefix;  // queue + retry_suffix: its retry queues' names start so
     subscribe_options opts;
-    std::unique_ptr<consumer_handler> handler;
+    std::unique_ptr<courier::detail::erased_consumer> handler;
     boost::asio::any_io_executor ex;  // where the handler runs
     std::shared_ptr<channel> ch;
     std::uint64_t generation = 0;
+    unsigned failures = 0;    // attempts to establish it that failed in a row
     std::size_t running = 0;  // deliveries in handlers, not settled yet
     bool cancelled = false;
     bool starting = false;
@@ -309,7 +310,7 @@ public:
                 p.done(boost::asio::error::operation_aborted, publish_ack{});
                 break;
             }
-        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        pop_settled();
         drain();
     }
 
@@ -442,6 +443,10 @@ private:
             closed_ || ec == courier::condition::retryable ? ec : error_code(error::channel_closed);
         for (auto& p : std::exchange(pending_, {}))
             if (!p.settled) p.done(unconfirmed, publish_ack{});
+        drain_timer_.cancel();  // async_close waits for confirms no more
+        // Their channels are gone: the broker delivers them again.
+        forward_.reset();
+        large_waiting_.clear();
         // Waiting for a declaration: back in the queue, declared again.
         for (auto* map : {&exchanges_, &queues_})
             for (auto& [name, t] : *map)
@@ -519,14 +524,14 @@ private:
                 later(p.deadline);
             }
         }
-        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        pop_settled();
         if (next) watch_deadline(*next);
         drain();
     }
 
     void submit(publish_job&& job) {
         if (closed_) return job.done(courier::error::broker_closed, publish_ack{});
-        if (!ready_ || conn_->blocked() || pending_.size() >= opts_.max_in_flight || !waiting_.empty()) {
+        if (!ready_ || conn_->blocked() || forward_ || pending_.size() >= opts_.max_in_flight || !waiting_.empty()) {
             waiting_.push_back(std::move(job));
             return;
         }
@@ -563,17 +568,30 @@ private:
         p.routing_key = std::move(job.routing_key);
         p.mandatory = opts_.mandatory;
         if (auto ec = pub_ch_->publish(p, job.properties, job.body)) return job.done(ec, publish_ack{});
+        expect_confirm(job.properties, std::move(job.done), job.ticket, job.deadline);
+    }
+
+    // A publish went out on the publish channel: its confirm is the next tag.
+    void expect_confirm(const basic_properties& props, completion<error_code, publish_ack> done,
+                        std::uint64_t ticket = 0,
+                        std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt) {
         pending_confirm pc;
         pc.tag = next_tag_++;
-        pc.ticket = job.ticket;
-        pc.deadline = job.deadline;
-        if (p.mandatory && job.properties.message_id) pc.id_hash = std::hash<std::string>{}(*job.properties.message_id);
-        pc.done = std::move(job.done);
+        pc.ticket = ticket;
+        pc.deadline = deadline;
+        if (opts_.mandatory && props.message_id) pc.id_hash = std::hash<std::string>{}(*props.message_id);
+        pc.done = std::move(done);
         pending_.push_back(std::move(pc));
     }
 
+    void pop_settled() {
+        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        // async_close waits for the last confirm.
+        if (closed_ && pending_.empty()) drain_timer_.cancel();
+    }
+
     void drain() {
-        while (ready_ && !conn_->blocked() && pending_.size() < opts_.max_in_flight && !waiting_.empty()) {
+        while (ready_ && !conn_->blocked() && !forward_ && pending_.size() < opts_.max_in_flight && !waiting_.empty()) {
             auto job = std::move(waiting_.front());
             waiting_.pop_front();
             send_declared(std::move(job));
@@ -601,13 +619,19 @@ private:
             const auto result = ec ? ec : p.returned;
             p.done(result, publish_ack{result ? 0u : 1u, p.tag});
         }
-        while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
+        pop_settled();
         drain();
     }
 
     void on_return(content_assembler& a) {
         auto* r = std::get_if<basic_return>(&a.current_method());
         if (!r) return;
+        if (r->reply_code == static_cast<std::uint16_t>(reply_code::no_route) && r->exchange.empty()) {
+            // Sent to a queue we declared, which routed nowhere: the queue
+            // was deleted since. The next publish to it declares it again.
+            auto it = queues_.find(r->routing_key);
+            if (it != queues_.end() && it->second.ready) queues_.erase(it);
+        }
         const auto& id = a.properties().message_id;
         if (!id) return;
         const auto h = std::hash<std::string>{}(*id);
@@ -642,6 +666,13 @@ private:
             co_return;
         }
         it->second.ready = true;
+        if (self->forward_) {
+            // The publish channel carries a forwarded delivery: they go
+            // first once it is through (drain), in their order.
+            self->waiting_.insert(self->waiting_.begin(), std::make_move_iterator(jobs.begin()),
+                                  std::make_move_iterator(jobs.end()));
+            co_return;
+        }
         for (auto& j : jobs) self->send(std::move(j));
     }
 
@@ -723,6 +754,9 @@ private:
                 auto me = weak_self.lock();
                 if (auto cons = weak.lock(); me && cons) me->on_delivery(cons, generation, a);
             };
+            ch->on_large_part = [weak_self, from = ch.get()](content_assembler& a) {
+                if (auto me = weak_self.lock()) me->on_large_part(from, a);
+            };
             ch->on_method = [weak_self, weak](method& m) {
                 // The broker cancelled the consumer (its queue was deleted):
                 // start over, which declares the queue again.
@@ -730,31 +764,51 @@ private:
                 auto me = weak_self.lock();
                 if (auto cons = weak.lock(); me && cons) me->restart_consumer(cons);
             };
-            ch->on_close = [weak_self, weak, weak_conn](error_code) {
+            ch->on_close = [weak_self, weak, weak_conn](error_code ec) {
                 auto me = weak_self.lock();
                 auto cons = weak.lock();
                 auto conn = weak_conn.lock();
                 if (!me || !cons || !conn || cons->cancelled || conn != me->conn_ || !conn->is_open()) return;
+                // The broker closed the channel (an error in what we sent).
+                me->report(*cons, ec);
                 me->restart_consumer(cons);
             };
             c->ch = ch;
             (void)co_await ch->call<basic_consume_ok>(consume);
+            c->failures = 0;
             if (c->opts.on_consuming) boost::asio::post(c->ex, c->opts.on_consuming);
-        } catch (const boost::system::system_error&) {
+        } catch (const boost::system::system_error& e) {
             c->starting = false;
-            // A channel error (a queue declared with other arguments...) or
-            // a lost connection: try again after the reconnection delay.
-            if (conn == self->conn_ && conn->is_open() && !c->cancelled) self->restart_consumer(c);
+            // A channel error (a queue declared with other arguments...):
+            // said, and tried again after a delay that grows, for it may
+            // last until someone changes the topology. A lost connection:
+            // the next connection starts the consumer.
+            if (conn == self->conn_ && conn->is_open() && !c->cancelled) {
+                ++c->failures;
+                self->report(*c, e.code());
+                self->restart_consumer(c);
+            }
             co_return;
         }
         c->starting = false;
+    }
+
+    void report(const consumer& c, error_code ec) {
+        if (c.opts.on_error) boost::asio::post(c.ex, [hook = c.opts.on_error, ec] { hook(ec); });
+    }
+
+    // `base` doubled n times, at most `cap`.
+    static std::chrono::milliseconds doubled(std::chrono::milliseconds base, unsigned n, std::chrono::milliseconds cap) {
+        for (unsigned i = 0; i < n && base < cap; ++i) base *= 2;
+        return std::min(base, cap);
     }
 
     void restart_consumer(const std::shared_ptr<consumer>& c) {
         if (c->cancelled) return;
         if (c->ch) close_channel(std::exchange(c->ch, nullptr));
         c->starting = false;
-        auto t = std::make_shared<boost::asio::steady_timer>(strand_, jitter(opts_.reconnect_delay));
+        const auto delay = doubled(opts_.reconnect_delay, c->failures, opts_.max_reconnect_delay);
+        auto t = std::make_shared<boost::asio::steady_timer>(strand_, jitter(delay));
         t->async_wait([self = shared_from_this(), c, t](error_code ec) {
             if (!ec && self->ready_)
                 boost::asio::co_spawn(self->strand_, start_consumer(self, c), boost::asio::detached);
@@ -763,6 +817,9 @@ private:
 
     void close_channel(std::shared_ptr<channel> ch) {
         if (!ch) return;
+        // Not on_large_part: a delivery it carries may be half forwarded,
+        // and the rest of its body still has to follow on the publish
+        // channel (the hook holds nothing strongly).
         ch->on_close = nullptr;
         ch->on_content = nullptr;
         ch->on_method = nullptr;
@@ -778,6 +835,7 @@ private:
         state->generation = generation;
         state->tag = d->delivery_tag;
         state->properties = std::move(a.properties());
+        if (a.too_large()) return forward_large(std::move(state), a.body_size());
         state->msg.payload = a.take_body();
         from_properties(state->properties, state->msg);
         state->ctx = courier::extract(state->msg);
@@ -787,10 +845,7 @@ private:
         if (d->redelivered) ++state->attempt;
         state->ctx.attempt = state->attempt;
         ++c->running;
-        boost::asio::post(c->ex, [state = std::move(state)]() mutable {
-            auto& handler = *state->owner->handler;
-            handler.run(std::move(state));
-        });
+        boost::asio::post(c->ex, [state = std::move(state)]() mutable { run_handler(std::move(state)); });
     }
 
     void settle(const std::shared_ptr<delivery_state>& d, settlement s) {
@@ -807,9 +862,7 @@ private:
             publish_job job;
             const bool retry = s == settlement::nack && d->attempt < opts_.max_deliveries;
             if (retry) {
-                auto delay = opts_.redelivery_delay;
-                for (unsigned i = 1; i < d->attempt && delay < opts_.max_redelivery_delay; ++i) delay *= 2;
-                const auto ms = std::min(delay, opts_.max_redelivery_delay).count();
+                const auto ms = doubled(opts_.redelivery_delay, d->attempt - 1, opts_.max_redelivery_delay).count();
                 job.routing_key = retry_queue(c.queue, ms);
                 job.declare = publish_job::needs::retry_queue;
                 job.retry_target = c.queue;
@@ -828,6 +881,46 @@ private:
         if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
     }
 
+    // A delivery over max_body_size: never buffered, it goes to the
+    // dead-letter queue as it arrives, each body frame copied onto the
+    // publish channel, and is acked once the broker confirmed the copy. The
+    // publish channel carries nothing else meanwhile (a content's frames
+    // are contiguous on a channel), so a second large delivery arriving
+    // then waits unsettled and is requeued once the first is through.
+    void forward_large(std::shared_ptr<delivery_state> d, std::uint64_t size) {
+        auto& c = *d->owner;
+        // Its channel or the connection is going: the broker delivers it again.
+        if (d->generation != c.generation || !c.ch || !ready_ || !pub_ch_ || !pub_ch_->is_open()) return;
+        if (forward_) return large_waiting_.push_back(std::move(d));
+        report(c, error::body_too_large);
+        basic_publish p;
+        p.routing_key = c.queue + opts_.dead_letter_suffix;
+        p.mandatory = opts_.mandatory;
+        auto& props = d->properties;
+        (props.headers ? *props.headers : props.headers.emplace())
+            .set(dead_letter_reason_header, std::string("body_too_large"));
+        // Fails only for properties too large for a frame: it stays
+        // unsettled, neither lost nor delivered again on this channel.
+        if (pub_ch_->begin_publish(p, props, size)) return;
+        forward_ = forwarding{c.ch.get(), std::move(d)};
+    }
+
+    void on_large_part(const channel* from, content_assembler& a) {
+        if (!forward_ || forward_->from != from) return;  // not forwarded: skipped
+        (void)pub_ch_->publish_part(a.body());
+        if (a.in_content()) return;
+        auto d = std::move(forward_->d);
+        forward_.reset();
+        expect_confirm(d->properties, completion<error_code, publish_ack>(
+                                          [self = shared_from_this(), d](error_code ec, publish_ack) { self->after_move(d, ec); },
+                                          strand_));
+        for (auto& w : std::exchange(large_waiting_, {})) {
+            auto& c = *w->owner;
+            if (c.ch && c.ch->is_open() && c.generation == w->generation) c.ch->send(basic_nack{w->tag, false, true});
+        }
+        drain();
+    }
+
     void after_move(const std::shared_ptr<delivery_state>& d, error_code ec) {
         auto& c = *d->owner;
         auto ch = c.ch;
@@ -840,14 +933,13 @@ private:
     }
 
     static boost::asio::awaitable<void> shutdown(std::shared_ptr<broker_impl> self, completion<error_code> done) {
-        // Give unconfirmed publishes a moment to be confirmed, then say goodbye.
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        boost::asio::steady_timer t(self->strand_);
-        while (!self->pending_.empty() && self->conn_ && self->conn_->is_open() &&
-               std::chrono::steady_clock::now() < deadline) {
-            t.expires_after(std::chrono::milliseconds(10));
+        // Unconfirmed publishes get up to 5 s to be confirmed, then we say
+        // goodbye. The wait ends early when the last confirm comes or the
+        // connection goes: pop_settled() and lost() cancel the timer.
+        if (!self->pending_.empty() && self->conn_ && self->conn_->is_open()) {
+            self->drain_timer_.expires_after(std::chrono::seconds(5));
             error_code ignored;
-            co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+            co_await self->drain_timer_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
         }
         if (self->conn_) {
             co_await self->conn_->close();
@@ -879,24 +971,29 @@ private:
     std::unordered_map<std::string, topology_entry> exchanges_, queues_;  // declared on this connection
     std::atomic<std::uint64_t> tickets_{0};
     boost::asio::steady_timer deadline_timer_{strand_};
+    boost::asio::steady_timer drain_timer_{strand_};  // async_close waiting for confirms
     std::optional<std::chrono::steady_clock::time_point> deadline_armed_;
     std::vector<completion<error_code>> connect_waiters_;
     std::vector<std::shared_ptr<consumer>> consumers_;
     std::vector<std::weak_ptr<attachment>> attachments_;
     courier::detail::id_source ids_;
+    // The large delivery being forwarded (forward_large), and those that
+    // came meanwhile.
+    struct forwarding {
+        const channel* from = nullptr;
+        std::shared_ptr<delivery_state> d;
+    };
+    std::optional<forwarding> forward_;
+    std::vector<std::shared_ptr<delivery_state>> large_waiting_;
 };
 
-template <class Handler>
-void consumer_handler_impl<Handler>::run(std::shared_ptr<delivery_state> d) {
-    auto& msg = d->msg;
-    auto& ctx = d->ctx;
-    const auto& ex = d->owner->ex;
-    courier::detail::invoke_consumer<message>(
-        h, msg, ctx, ex, [d = std::move(d)](settlement s) mutable { detail::settled(std::move(d), s); });
-}
-
-inline void settled(std::shared_ptr<delivery_state> d, settlement s) {
-    if (auto b = d->owner->owner.lock()) b->settled(std::move(d), s);
+inline void run_handler(std::shared_ptr<delivery_state> d) {
+    auto& s = *d;
+    s.self = std::move(d);
+    s.owner->handler->run(s.msg, s.ctx, s.owner->ex, [](void* arg, settlement outcome) {
+        auto d = std::move(static_cast<delivery_state*>(arg)->self);
+        if (auto b = d->owner->owner.lock()) b->settled(std::move(d), outcome);
+    }, &s);
 }
 
 inline void consumer::cancel() noexcept {
@@ -998,7 +1095,7 @@ public:
         c->topic = std::string(topic);
         c->group = std::string(group);
         c->opts = opts;
-        c->handler = std::make_unique<detail::consumer_handler_impl<Handler>>(std::move(handler));
+        c->handler = courier::detail::erase_consumer(std::move(handler));
         c->ex = ex ? ex : impl_->executor();
         boost::asio::dispatch(impl_->strand(), [impl = impl_, c] { impl->subscribe(c); });
         return subscription(c);

@@ -39,6 +39,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -71,8 +72,9 @@ struct connection_options {
     std::string name{};
     /// TLS settings for amqps://; null: the system's CAs, peer verified.
     std::shared_ptr<boost::asio::ssl::context> tls{};
-    /// Largest message body accepted from the broker; a bigger one fails
-    /// the connection with error::body_too_large rather than being buffered.
+    /// Largest message body buffered from the broker. A bigger one is not
+    /// buffered: its channel's on_content sees it flagged too_large(), with
+    /// no body, and its body frames go one by one to on_large_part.
     std::uint64_t max_body_size = 128u * 1024 * 1024;
 };
 
@@ -151,6 +153,13 @@ public:
     /// basic.publish + content header + body frames, split at frame_max.
     error_code publish(const basic_publish& p, const basic_properties& props, std::string_view body);
 
+    /// A publish whose body is not at hand yet (a delivery being forwarded
+    /// as it arrives): basic.publish and the content header now, then the
+    /// body through publish_part(), `body_size` bytes in all, with nothing
+    /// else sent on this channel in between (spec 4.2.6).
+    error_code begin_publish(const basic_publish& p, const basic_properties& props, std::uint64_t body_size);
+    error_code publish_part(std::string_view part);
+
     /// channel.close, waiting for close-ok. Never fails (a dead connection
     /// closes every channel anyway).
     boost::asio::awaitable<void> close();
@@ -158,10 +167,14 @@ public:
     /// Hooks, set by the owner. on_method: basic.ack/nack (confirms),
     /// basic.cancel (the broker cancelled a consumer), channel.flow.
     /// on_content: basic.deliver / basic.return / basic.get-ok with their
-    /// content. on_close: the channel is gone (the broker closed it with a
-    /// reply code, or the connection failed); called once.
+    /// content; for a body over max_body_size, at its header, with
+    /// `too_large()` set and no body. on_large_part: each body frame of such
+    /// a content (skipped without the hook). on_close: the channel is gone
+    /// (the broker closed it with a reply code, or the connection failed);
+    /// called once.
     std::function<void(method&)> on_method;
     std::function<void(content_assembler&)> on_content;
+    std::function<void(content_assembler&)> on_large_part;
     std::function<void(error_code)> on_close;
 
 private:
@@ -243,6 +256,9 @@ private:
     void on_written(error_code ec);
     void arm_heartbeat();
     void fail(error_code ec);
+    std::size_t write_backlog_limit() const noexcept {
+        return std::max<std::size_t>(std::size_t{1} << 20, std::size_t{8} * frame_max_);
+    }
 
     executor_type strand_;
     connection_options opts_;
@@ -254,6 +270,7 @@ private:
     frame_reader reader_;
     std::string out_, writing_;  // frames queued / in the write in flight
     bool write_pending_ = false;
+    bool read_paused_ = false;  // out_ over write_backlog_limit(): see on_read
     bool read_since_tick_ = false, wrote_since_tick_ = false;
     unsigned silent_ticks_ = 0;
     bool blocked_ = false;
@@ -294,6 +311,21 @@ void channel::send(const M& m) {
 inline error_code channel::publish(const basic_publish& p, const basic_properties& props, std::string_view body) {
     if (!open_) return error::channel_closed;
     if (auto ec = append_publish(conn_->out(), id_, p, props, body, conn_->frame_max())) return ec;
+    conn_->flush();
+    return {};
+}
+
+inline error_code channel::begin_publish(const basic_publish& p, const basic_properties& props,
+                                         std::uint64_t body_size) {
+    if (!open_) return error::channel_closed;
+    if (auto ec = append_publish_head(conn_->out(), id_, p, props, body_size, conn_->frame_max())) return ec;
+    conn_->flush();
+    return {};
+}
+
+inline error_code channel::publish_part(std::string_view part) {
+    if (!open_) return error::channel_closed;
+    append_body_frames(conn_->out(), id_, part, conn_->frame_max());
     conn_->flush();
     return {};
 }
@@ -345,6 +377,7 @@ inline void channel::closed(error_code ec) {
     if (auto hook = std::exchange(on_close, nullptr)) hook(ec);
     on_method = nullptr;
     on_content = nullptr;
+    on_large_part = nullptr;
 }
 
 // ---------------------------------------------------------------------------
@@ -575,6 +608,13 @@ inline void connection::on_written(error_code ec) {
     if (ec) return fail(ec);
     // Keep the capacity of both buffers: steady publishing allocates nothing.
     writing_.clear();
+    if (read_paused_) {
+        read_since_tick_ = true;  // the broker reads us: it is alive
+        if (out_.size() <= write_backlog_limit()) {
+            read_paused_ = false;
+            start_read();
+        }
+    }
     flush();
 }
 
@@ -599,6 +639,14 @@ inline void connection::on_read(error_code ec, std::size_t n) {
         if (state_ == state::closed) return;
     }
     if (e) return fail(e);
+    // Reading waits while much is left to write (a large delivery being
+    // forwarded, a burst of acks): what is read makes more to write, and
+    // out_ would otherwise grow without bound when the broker reads slower
+    // than it sends. on_written resumes.
+    if (out_.size() > write_backlog_limit()) {
+        read_paused_ = true;
+        return;
+    }
     start_read();
 }
 
@@ -616,7 +664,11 @@ inline error_code connection::dispatch(const frame& f) {
     case content_assembler::event::none: break;
     case content_assembler::event::method: ch->deliver_method(ch->assembler_->current_method()); break;
     case content_assembler::event::content:
+    case content_assembler::event::large_content:
         if (ch->on_content) ch->on_content(*ch->assembler_);
+        break;
+    case content_assembler::event::large_part:
+        if (ch->on_large_part) ch->on_large_part(*ch->assembler_);
         break;
     }
     return ec;

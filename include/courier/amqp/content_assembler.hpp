@@ -8,6 +8,14 @@
 // place into storage kept from one message to the next, and a body that
 // arrives in a single frame (any body up to frame_max - 8 bytes) is handed
 // out as a view of that frame, not copied.
+//
+// A content whose header declares more than max_body_size bytes is not an
+// error: it is legal AMQP, and failing the connection would only make the
+// broker deliver it again, forever. It is reported at its header
+// (event::large_content) and its body frames are handed out one by one
+// (event::large_part) without being kept, so the caller decides what
+// becomes of it (amqp::broker moves it to the dead-letter queue frame by
+// frame) while memory stays bounded by frame_max.
 #ifndef COURIER_AMQP_CONTENT_ASSEMBLER_HPP
 #define COURIER_AMQP_CONTENT_ASSEMBLER_HPP
 
@@ -29,14 +37,22 @@ public:
         none,     ///< nothing yet: a content is under way, or a heartbeat
         method,   ///< a method without content: current_method()
         content,  ///< a content: current_method(), properties(), body()
+        /// The header of a content over max_body_size: current_method(),
+        /// properties(), body_size(); body() is empty. Its body follows as
+        /// event::large_part (none when the body is empty).
+        large_content,
+        /// One body frame of that content, in body() until the next feed();
+        /// in_content() is false after the last.
+        large_part,
     };
 
     /// The largest body accepted unless told otherwise (RabbitMQ 3's own
     /// limit on a message).
     static constexpr std::uint64_t default_max_body_size = 128u << 20;
 
-    /// Contents whose header declares more than `max_body_size` bytes fail
-    /// with error::body_too_large before any memory is set aside for them.
+    /// Contents whose header declares more than `max_body_size` bytes are
+    /// streamed (event::large_content, then event::large_part), never
+    /// buffered.
     explicit content_assembler(std::uint64_t max_body_size = default_max_body_size) noexcept
         : max_body_size_(max_body_size) {}
 
@@ -44,7 +60,7 @@ public:
     /// channel). Errors: decode_method's and decode_content_header's,
     /// error::unexpected_frame (a header or body frame without a content
     /// under way, a method frame inside one), error::bad_content_header (a
-    /// header of another class than its method), error::body_too_large,
+    /// header of another class than its method),
     /// error::body_size_mismatch (more body bytes than declared). After an
     /// error the channel's frames are out of step: the connection must be
     /// closed; the assembler is back to its initial state.
@@ -54,7 +70,7 @@ public:
     /// its strings can be moved out (the next decode then allocates again).
     method& current_method() noexcept { return method_; }
     const method& current_method() const noexcept { return method_; }
-    /// The properties of the last event::content.
+    /// The properties of the last event::content or event::large_content.
     const basic_properties& properties() const noexcept { return header_.properties; }
     basic_properties& properties() noexcept { return header_.properties; }
     /// The body of the last event::content: valid until the next feed(), and
@@ -64,6 +80,11 @@ public:
     /// The body as an owned string: moved out when it was assembled from
     /// several frames, copied from the frame otherwise.
     std::string take_body();
+
+    /// The body size the content header under way (or the last) declared.
+    std::uint64_t body_size() const noexcept { return header_.body_size; }
+    /// Whether the content under way (or the last) is over max_body_size.
+    bool too_large() const noexcept { return large_; }
 
     /// Whether a content is under way (its header or body frames are due).
     bool in_content() const noexcept { return state_ != state::idle; }
@@ -82,6 +103,7 @@ private:
     std::uint64_t received_ = 0;
     std::uint64_t max_body_size_;
     state state_ = state::idle;
+    bool large_ = false;
 };
 
 inline content_assembler::event content_assembler::fail(error_code& ec, error_code e) noexcept {
@@ -94,6 +116,7 @@ inline void content_assembler::reset() noexcept {
     state_ = state::idle;
     body_view_ = {};
     received_ = 0;
+    large_ = false;
 }
 
 inline content_assembler::event content_assembler::feed(const frame& f, error_code& ec) {
@@ -102,6 +125,7 @@ inline content_assembler::event content_assembler::feed(const frame& f, error_co
     case frame_type::method:
         if (state_ != state::idle) return fail(ec, error::unexpected_frame);
         body_view_ = {};
+        large_ = false;
         if (auto e = decode_method(f.payload, method_)) return fail(ec, e);
         if (!carries_content(method_)) return event::method;
         state_ = state::header;
@@ -110,19 +134,22 @@ inline content_assembler::event content_assembler::feed(const frame& f, error_co
         if (state_ != state::header) return fail(ec, error::unexpected_frame);
         if (auto e = decode_content_header(f.payload, header_)) return fail(ec, e);
         if (header_.class_id != key_of(method_).class_id) return fail(ec, error::bad_content_header);
-        if (header_.body_size > max_body_size_) return fail(ec, error::body_too_large);
         received_ = 0;
-        if (header_.body_size == 0) {
-            state_ = state::idle;
-            return event::content;
-        }
-        state_ = state::body;
-        return event::none;
+        large_ = header_.body_size > max_body_size_;
+        state_ = header_.body_size == 0 ? state::idle : state::body;
+        if (large_) return event::large_content;
+        return state_ == state::idle ? event::content : event::none;
     }
     case frame_type::body: {
         if (state_ != state::body) return fail(ec, error::unexpected_frame);
         const std::uint64_t size = f.payload.size();
         if (size > header_.body_size - received_) return fail(ec, error::body_size_mismatch);
+        if (large_) {
+            received_ += size;
+            body_view_ = f.payload;
+            if (received_ == header_.body_size) state_ = state::idle;
+            return event::large_part;
+        }
         if (received_ == 0 && size == header_.body_size) {
             body_view_ = f.payload;
             state_ = state::idle;

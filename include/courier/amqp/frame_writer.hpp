@@ -42,6 +42,13 @@ void append_body_frames(std::string& out, std::uint16_t channel, std::string_vie
 /// Appends a heartbeat frame.
 void append_heartbeat_frame(std::string& out);
 
+/// Appends the start of a publish: the basic.publish method frame and the
+/// content header for a body of `body_size` bytes, whose frames must follow
+/// (append_body_frames). On failure `out` is left as it was.
+error_code append_publish_head(std::string& out, std::uint16_t channel, const basic_publish& m,
+                               const basic_properties& properties, std::uint64_t body_size,
+                               std::uint32_t frame_max = 0);
+
 /// Appends a whole publish: the basic.publish method frame, the content
 /// header and the body frames.
 error_code append_publish(std::string& out, std::uint16_t channel, const basic_publish& m,

@@ -9,6 +9,7 @@
 #include <courier/context.hpp>
 #include <courier/delivery.hpp>
 #include <courier/detail/blocking.hpp>
+#include <courier/detail/erased_consumer.hpp>
 #include <courier/detail/invoke_consumer.hpp>
 #include <courier/detail/message_id.hpp>
 #include <courier/detail/spinlock.hpp>
@@ -95,20 +96,10 @@ inline std::chrono::system_clock::time_point coarse_now() noexcept {
 
 struct group_state;
 
-// The type-erased message handler of a consumer.
-struct consumer_handler {
-    virtual ~consumer_handler() = default;
-    // Calls `done(settlement)` exactly once; `msg` lives until then.
-    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
-                     void (*done)(void*, settlement), void* arg) = 0;
-    // Whether `run` may complete after it returns (a coroutine).
-    virtual bool is_async() const noexcept = 0;
-};
-
 struct consumer_state : std::enable_shared_from_this<consumer_state> {
     group_state* group = nullptr;
     boost::asio::any_io_executor ex;
-    std::unique_ptr<consumer_handler> handler;
+    std::unique_ptr<courier::detail::erased_consumer> handler;
     bool async = false;  // handler->is_async(), asked once
     std::size_t prefetch = 1;
     std::size_t in_flight = 0;    // assigned and not yet settled
@@ -219,7 +210,7 @@ public:
                            subscribe_options opts = {}, executor_type ex = {}) {
         auto c = std::make_shared<detail::consumer_state>();
         c->ex = ex ? std::move(ex) : impl_->ex;
-        c->handler = std::make_unique<handler_impl<Handler>>(std::move(handler));
+        c->handler = courier::detail::erase_consumer(std::move(handler));
         c->async = c->handler->is_async();
         c->prefetch = std::max<std::size_t>(1, opts.prefetch);
         std::lock_guard lock(impl_->mutex);
@@ -315,21 +306,6 @@ private:
             return boost::asio::async_initiate<CompletionToken, void(error_code, publish_ack)>(
                 initiation(std::string(topic)), token, std::move(msg), std::move(ctx)...);
     }
-
-    template <class Handler>
-    struct handler_impl final : detail::consumer_handler {
-        explicit handler_impl(Handler h) : h(std::move(h)) {}
-        void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
-                 void (*done)(void*, settlement), void* arg) override {
-            courier::detail::invoke_consumer<message>(h, msg, ctx, ex,
-                                                      [done, arg](settlement s) { done(arg, s); });
-        }
-        bool is_async() const noexcept override {
-            using R = std::invoke_result_t<Handler&, const message&, context&>;
-            return courier::detail::is_awaitable<R>::value;
-        }
-        Handler h;
-    };
 
     // One delivery being handled by a push consumer.
     struct job {

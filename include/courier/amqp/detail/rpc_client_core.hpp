@@ -267,6 +267,8 @@ private:
             return finish(c, ec ? ec : error_code(courier::error::unknown_endpoint));
         }
         if (!std::holds_alternative<basic_deliver>(a.current_method())) return;
+        // Over max_body_size: its body frames are skipped as they come.
+        if (a.too_large()) return finish(c, error::body_too_large);
         message reply;
         from_properties(props, reply);
         reply.payload = a.take_body();

@@ -191,6 +191,15 @@ private:
         auto& props = a.properties();
         r->reply_to = std::move(props.reply_to);
         r->correlation_id = std::move(props.correlation_id);
+        if (a.too_large()) {
+            // Not buffered (its body frames are skipped as they come): the
+            // caller is told at once, and the request is settled.
+            ++b->running;
+            set_error_reply(*r, courier::error::invalid_argument,
+                            "amqp rpc: a request body of " + std::to_string(a.body_size()) +
+                                " bytes is over the server's max_body_size");
+            return answer(*r);
+        }
         from_properties(props, r->request);
         r->request.payload = a.take_body();
         // Now, not when the handler starts: the deadline counts from arrival.

@@ -79,16 +79,20 @@ inline void append_heartbeat_frame(std::string& out) {
     out.push_back(static_cast<char>(frame_end));
 }
 
+inline error_code append_publish_head(std::string& out, std::uint16_t channel, const basic_publish& m,
+                                      const basic_properties& properties, std::uint64_t body_size,
+                                      std::uint32_t frame_max) {
+    const std::size_t at = out.size();
+    error_code ec = append_method_frame(out, channel, m, frame_max);
+    if (!ec) ec = append_header_frame(out, channel, body_size, properties, frame_max);
+    if (ec) out.resize(at);
+    return ec;
+}
+
 inline error_code append_publish(std::string& out, std::uint16_t channel, const basic_publish& m,
                                  const basic_properties& properties, std::string_view body,
                                  std::uint32_t frame_max) {
-    const std::size_t at = out.size();
-    error_code ec = append_method_frame(out, channel, m, frame_max);
-    if (!ec) ec = append_header_frame(out, channel, body.size(), properties, frame_max);
-    if (ec) {
-        out.resize(at);
-        return ec;
-    }
+    if (auto ec = append_publish_head(out, channel, m, properties, body.size(), frame_max)) return ec;
     append_body_frames(out, channel, body, frame_max);
     return {};
 }

@@ -1,0 +1,53 @@
+// A message handler of any form a broker accepts (see invoke_consumer.hpp)
+// behind one virtual call, so a broker keeps its consumers' handlers in one
+// type. Shared by the backends: the settlement rules live in
+// invoke_consumer, the type erasure here.
+#ifndef COURIER_DETAIL_ERASED_CONSUMER_HPP
+#define COURIER_DETAIL_ERASED_CONSUMER_HPP
+
+#include <courier/context.hpp>
+#include <courier/delivery.hpp>
+#include <courier/detail/invoke_consumer.hpp>
+#include <courier/message.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace courier::detail {
+
+struct erased_consumer {
+    virtual ~erased_consumer() = default;
+    /// Runs the handler on `msg` and calls `done(arg, settlement)` exactly
+    /// once (a plain function and pointer: no allocation per delivery);
+    /// `msg` and `ctx` must live until then. Coroutines run on `ex`.
+    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+                     void (*done)(void*, settlement), void* arg) = 0;
+    /// Whether `run` may complete after it returns (a coroutine).
+    virtual bool is_async() const noexcept = 0;
+};
+
+template <class Handler>
+struct erased_consumer_impl final : erased_consumer {
+    explicit erased_consumer_impl(Handler h) : h(std::move(h)) {}
+    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+             void (*done)(void*, settlement), void* arg) override {
+        invoke_consumer<message>(h, msg, ctx, ex, [done, arg](settlement s) { done(arg, s); });
+    }
+    bool is_async() const noexcept override {
+        using R = std::invoke_result_t<Handler&, const message&, context&>;
+        return is_awaitable<R>::value;
+    }
+    Handler h;
+};
+
+template <class Handler>
+std::unique_ptr<erased_consumer> erase_consumer(Handler h) {
+    return std::make_unique<erased_consumer_impl<Handler>>(std::move(h));
+}
+
+}  // namespace courier::detail
+
+#endif
