@@ -99,14 +99,16 @@ TEST_CASE_METHOD(rig, "amqp limits: a delivery over max_body_size goes to the de
     inbox dead;
     auto dsub = subscribe_and_wait(ioc, inspector, group + ".dlq", "", dead.handler());
     REQUIRE(run_until(ioc, [&] { return !dead.items.empty(); }));
+    // Acked once the copy was confirmed: nothing is left in the group's
+    // queue, and the copy is the only one.
+    CHECK(depth_becomes(ioc, group, 0));
+    CHECK(depth_becomes(ioc, group + ".dlq", 0));
     REQUIRE(dead.items.size() == 1);
     CHECK(dead.items[0].id == "big");
     CHECK(dead.items[0].content_type == "text/plain");
     CHECK(dead.items[0].payload.size() == big.size());
     CHECK(dead.items[0].payload == big);
     CHECK(dead.items[0].headers.get(amqp::dead_letter_reason_header) == "body_too_large");
-    // Acked once the copy was confirmed: nothing is left in the group's queue.
-    CHECK(depth_becomes(ioc, group, 0));
     CHECK(got.items.size() == 2);
 
     sub.unsubscribe();
@@ -140,19 +142,27 @@ TEST_CASE_METHOD(rig, "amqp limits: large deliveries to two groups at once all r
     auto db = subscribe_and_wait(ioc, inspector, b + ".dlq", "", dead_b.handler());
     const std::set<std::string> bigs{"big0", "big1", "big2"};
     REQUIRE(run_until(ioc, [&] { return dead_a.ids() == bigs && dead_b.ids() == bigs; }, 30s));
-    for (const auto* d : {&dead_a, &dead_b})
+    // Every original acked once its copy was confirmed, and one copy each.
+    CHECK(depth_becomes(ioc, a, 0));
+    CHECK(depth_becomes(ioc, b, 0));
+    CHECK(depth_becomes(ioc, a + ".dlq", 0));
+    CHECK(depth_becomes(ioc, b + ".dlq", 0));
+    for (const auto* d : {&dead_a, &dead_b}) {
+        CHECK(d->items.size() == 3);
         for (const auto& r : d->items) CHECK(r.payload == pattern(200'000 + (r.id.back() - '0')));
+    }
     REQUIRE(run_until(ioc, [&] { return got_a.items.size() == 20 && got_b.items.size() == 20; }));
 
     for (auto* s : {&sa, &sb, &da, &db}) s->unsubscribe();
 }
 
-TEST_CASE("amqp limits: a consumer whose queue cannot be declared says why through on_error and keeps trying",
+TEST_CASE("amqp limits: a consumer whose topology cannot be declared says why through on_error and keeps trying",
           "[amqp][limits]") {
     asio::io_context ioc;
     const auto topic = rabbitmq::unique_name("limits.conflict");
     const auto group = rabbitmq::unique_name("limits.conflict.group");
-    // Another application declared the group's queue otherwise (not durable).
+    // Another application declared the topic's exchange and the group's
+    // queue otherwise (not durable).
     auto other_options = options();
     other_options.durable = false;
     amqp::broker other(ioc.get_executor(), other_options);

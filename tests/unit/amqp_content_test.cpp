@@ -217,7 +217,7 @@ TEST_CASE("a content over the limit is streamed frame by frame, not kept", "[amq
         CHECK(huge.in_content());
         CHECK_FALSE(ec);
     }
-    SECTION("an empty body over a limit of 0 is only its header") {
+    SECTION("an empty body under a limit of 0 is an ordinary content") {
         amqp::content_assembler zero(0);
         const frames g = frames{}.method(delivery).header(0);
         REQUIRE(zero.feed(g[0], ec) == event::none);

@@ -377,7 +377,10 @@ private:
 
     boost::asio::awaitable<void> on_open() {
         auto c = conn_;
-        c->on_blocked = [this](bool) { drain(); };
+        c->on_blocked = [this](bool blocked) {
+            if (!blocked) release_large_waiting();
+            drain();
+        };
         // The hooks a connection and its channels keep hold the broker and
         // the connection weakly: held strongly, they would make cycles
         // (connection -> hook -> connection, broker -> connection -> channel
@@ -435,8 +438,8 @@ private:
         // fail with the connection's error when it is retryable (a broken
         // socket, a silent broker, a forced close), so a publisher with a
         // retry policy sends them again; when the connection died of
-        // something that says nothing about them (a delivery over
-        // max_body_size, a protocol error), with the retryable
+        // something that says nothing about them (a protocol error, a
+        // channel the broker closed), with the retryable
         // channel_closed: a new connection may well take them. Closing the
         // broker fails them with broker_closed, which is not retried.
         const auto unconfirmed =
@@ -666,6 +669,7 @@ private:
             co_return;
         }
         it->second.ready = true;
+        self->release_large_waiting();
         if (self->forward_) {
             // The publish channel carries a forwarded delivery: they go
             // first once it is through (drain), in their order.
@@ -714,8 +718,10 @@ private:
         if (c->starting || c->cancelled || !self->ready_) co_return;
         c->starting = true;
         auto conn = self->conn_;
+        std::shared_ptr<channel> ch;
+        bool hooked = false;  // ch is the consumer's, with its on_close
         try {
-            auto ch = co_await conn->open_channel();
+            ch = co_await conn->open_channel();
             if (c->cancelled) {
                 self->close_channel(ch);
                 co_return;
@@ -774,6 +780,7 @@ private:
                 me->restart_consumer(cons);
             };
             c->ch = ch;
+            hooked = true;
             (void)co_await ch->call<basic_consume_ok>(consume);
             c->failures = 0;
             if (c->opts.on_consuming) boost::asio::post(c->ex, c->opts.on_consuming);
@@ -781,9 +788,11 @@ private:
             c->starting = false;
             // A channel error (a queue declared with other arguments...):
             // said, and tried again after a delay that grows, for it may
-            // last until someone changes the topology. A lost connection:
-            // the next connection starts the consumer.
-            if (conn == self->conn_ && conn->is_open() && !c->cancelled) {
+            // last until someone changes the topology; unless the channel's
+            // on_close did both already (basic.consume refused). A lost
+            // connection: the next connection starts the consumer.
+            const bool handled = hooked && c->ch != ch;
+            if (!handled && conn == self->conn_ && conn->is_open() && !c->cancelled) {
                 ++c->failures;
                 self->report(*c, e.code());
                 self->restart_consumer(c);
@@ -891,17 +900,25 @@ private:
         auto& c = *d->owner;
         // Its channel or the connection is going: the broker delivers it again.
         if (d->generation != c.generation || !c.ch || !ready_ || !pub_ch_ || !pub_ch_->is_open()) return;
-        if (forward_) return large_waiting_.push_back(std::move(d));
+        const auto dlq = c.queue + opts_.dead_letter_suffix;
+        auto it = queues_.find(dlq);
+        if (forward_ || conn_->blocked() || it == queues_.end() || !it->second.ready) {
+            // Waits unsettled, to be requeued: for the forward under way, the
+            // broker's unblock, or the dead-letter queue's declaration (once
+            // per connection, and again when it was deleted).
+            if (it == queues_.end()) declare_queue(dlq);
+            return large_waiting_.push_back(std::move(d));
+        }
         report(c, error::body_too_large);
         basic_publish p;
-        p.routing_key = c.queue + opts_.dead_letter_suffix;
+        p.routing_key = dlq;
         p.mandatory = opts_.mandatory;
-        auto& props = d->properties;
+        auto props = d->properties;
         (props.headers ? *props.headers : props.headers.emplace())
             .set(dead_letter_reason_header, std::string("body_too_large"));
-        // Fails only for properties too large for a frame: it stays
-        // unsettled, neither lost nor delivered again on this channel.
-        if (pub_ch_->begin_publish(p, props, size)) return;
+        // Without the reason when it makes the header frame too large: the
+        // properties as they came fit one.
+        if (pub_ch_->begin_publish(p, props, size) && pub_ch_->begin_publish(p, d->properties, size)) return;
         forward_ = forwarding{c.ch.get(), std::move(d)};
     }
 
@@ -914,20 +931,46 @@ private:
         expect_confirm(d->properties, completion<error_code, publish_ack>(
                                           [self = shared_from_this(), d](error_code ec, publish_ack) { self->after_move(d, ec); },
                                           strand_));
+        release_large_waiting();
+        drain();
+    }
+
+    // The large deliveries that waited go back to their queue, to come again.
+    void release_large_waiting() {
+        if (forward_) return;
         for (auto& w : std::exchange(large_waiting_, {})) {
             auto& c = *w->owner;
             if (c.ch && c.ch->is_open() && c.generation == w->generation) c.ch->send(basic_nack{w->tag, false, true});
         }
-        drain();
+    }
+
+    // Declares a queue ahead of any publish to it (see declare()).
+    void declare_queue(const std::string& name) {
+        auto& t = queues_[name];
+        if (t.ready || t.declaring) return;
+        t.declaring = true;
+        boost::asio::co_spawn(strand_, declare(shared_from_this(), conn_, publish_job::needs::queue, name, {}, 0),
+                              boost::asio::detached);
+    }
+
+    // A move that failed requeues the original after the redelivery delay:
+    // at once, a destination that keeps refusing would make a hot loop.
+    void requeue_later(std::shared_ptr<delivery_state> d) {
+        auto t = std::make_shared<boost::asio::steady_timer>(strand_, opts_.redelivery_delay);
+        t->async_wait([self = shared_from_this(), d = std::move(d), t](error_code) {
+            auto& c = *d->owner;
+            if (c.ch && c.ch->is_open() && c.generation == d->generation) c.ch->send(basic_nack{d->tag, false, true});
+            if (c.cancelled && c.running == 0) self->close_channel(std::exchange(c.ch, nullptr));
+        });
     }
 
     void after_move(const std::shared_ptr<delivery_state>& d, error_code ec) {
         auto& c = *d->owner;
         auto ch = c.ch;
         if (ch && ch->is_open() && c.generation == d->generation) {
-            // Not moved: requeue it, so it is not lost.
-            if (ec) ch->send(basic_nack{d->tag, false, true});
-            else ch->send(basic_ack{d->tag, false});
+            // Not moved: requeued, so it is not lost.
+            if (ec) return requeue_later(d);
+            ch->send(basic_ack{d->tag, false});
         }
         if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
     }
@@ -990,10 +1033,14 @@ private:
 inline void run_handler(std::shared_ptr<delivery_state> d) {
     auto& s = *d;
     s.self = std::move(d);
-    s.owner->handler->run(s.msg, s.ctx, s.owner->ex, [](void* arg, settlement outcome) {
+    auto done = [](void* arg, settlement outcome) {
         auto d = std::move(static_cast<delivery_state*>(arg)->self);
         if (auto b = d->owner->owner.lock()) b->settled(std::move(d), outcome);
-    }, &s);
+    };
+    // Never settled (its execution context went away first): freed; the
+    // broker delivers it again.
+    auto drop = [](void* arg) noexcept { static_cast<delivery_state*>(arg)->self.reset(); };
+    s.owner->handler->run(s.msg, s.ctx, s.owner->ex, {done, &s, drop});
 }
 
 inline void consumer::cancel() noexcept {

@@ -256,6 +256,10 @@ private:
     void on_written(error_code ec);
     void arm_heartbeat();
     void fail(error_code ec);
+    void resume_reading() {
+        read_paused_ = false;
+        start_read();
+    }
     std::size_t write_backlog_limit() const noexcept {
         return std::max<std::size_t>(std::size_t{1} << 20, std::size_t{8} * frame_max_);
     }
@@ -608,13 +612,7 @@ inline void connection::on_written(error_code ec) {
     if (ec) return fail(ec);
     // Keep the capacity of both buffers: steady publishing allocates nothing.
     writing_.clear();
-    if (read_paused_) {
-        read_since_tick_ = true;  // the broker reads us: it is alive
-        if (out_.size() <= write_backlog_limit()) {
-            read_paused_ = false;
-            start_read();
-        }
-    }
+    if (read_paused_ && out_.size() <= write_backlog_limit()) resume_reading();
     flush();
 }
 
@@ -642,7 +640,9 @@ inline void connection::on_read(error_code ec, std::size_t n) {
     // Reading waits while much is left to write (a large delivery being
     // forwarded, a burst of acks): what is read makes more to write, and
     // out_ would otherwise grow without bound when the broker reads slower
-    // than it sends. on_written resumes.
+    // than it sends. on_written resumes, or the next heartbeat tick: a
+    // write that takes longer must not keep us from reading the broker's
+    // heartbeats (or its connection.blocked).
     if (out_.size() > write_backlog_limit()) {
         read_paused_ = true;
         return;
@@ -708,6 +708,7 @@ inline void connection::arm_heartbeat() {
     timer_.expires_after(std::chrono::milliseconds(heartbeat_) * 500);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
         if (ec || self->state_ == state::closed) return;
+        if (self->read_paused_) self->resume_reading();
         if (self->read_since_tick_) self->silent_ticks_ = 0;
         else if (++self->silent_ticks_ >= 4) return self->fail(error::heartbeat_timeout);
         self->read_since_tick_ = false;

@@ -18,13 +18,37 @@
 
 namespace courier::detail {
 
+/// Where a handler's settlement goes: `fn(arg, settlement)`, once (a plain
+/// function and pointer: no allocation per delivery). Move-only; when it is
+/// destroyed without having been called (a coroutine handler whose
+/// execution context was destroyed first), `drop(arg)` releases what `arg`
+/// holds.
+class settle_once {
+public:
+    using fn_type = void (*)(void*, settlement);
+    using drop_type = void (*)(void*) noexcept;
+
+    settle_once(fn_type fn, void* arg, drop_type drop = nullptr) noexcept : fn_(fn), drop_(drop), arg_(arg) {}
+    settle_once(settle_once&& o) noexcept : fn_(o.fn_), drop_(o.drop_), arg_(std::exchange(o.arg_, nullptr)) {}
+    settle_once& operator=(settle_once&&) = delete;
+    ~settle_once() {
+        if (arg_ && drop_) drop_(arg_);
+    }
+
+    void operator()(settlement s) { fn_(std::exchange(arg_, nullptr), s); }
+
+private:
+    fn_type fn_;
+    drop_type drop_;
+    void* arg_;
+};
+
 struct erased_consumer {
     virtual ~erased_consumer() = default;
-    /// Runs the handler on `msg` and calls `done(arg, settlement)` exactly
-    /// once (a plain function and pointer: no allocation per delivery);
-    /// `msg` and `ctx` must live until then. Coroutines run on `ex`.
-    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
-                     void (*done)(void*, settlement), void* arg) = 0;
+    /// Runs the handler on `msg` and calls `done` exactly once, unless the
+    /// handler never finishes; `msg` and `ctx` must live until then.
+    /// Coroutines run on `ex`.
+    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex, settle_once done) = 0;
     /// Whether `run` may complete after it returns (a coroutine).
     virtual bool is_async() const noexcept = 0;
 };
@@ -32,9 +56,8 @@ struct erased_consumer {
 template <class Handler>
 struct erased_consumer_impl final : erased_consumer {
     explicit erased_consumer_impl(Handler h) : h(std::move(h)) {}
-    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
-             void (*done)(void*, settlement), void* arg) override {
-        invoke_consumer<message>(h, msg, ctx, ex, [done, arg](settlement s) { done(arg, s); });
+    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex, settle_once done) override {
+        invoke_consumer<message>(h, msg, ctx, ex, std::move(done));
     }
     bool is_async() const noexcept override {
         using R = std::invoke_result_t<Handler&, const message&, context&>;
