@@ -1040,7 +1040,7 @@ inline void run_handler(std::shared_ptr<delivery_state> d) {
     // Never settled (its execution context went away first): freed; the
     // broker delivers it again.
     auto drop = [](void* arg) noexcept { static_cast<delivery_state*>(arg)->self.reset(); };
-    s.owner->handler->run(s.msg, s.ctx, s.owner->ex, {done, &s, drop});
+    s.owner->handler->run(s.msg, s.ctx, s.owner->ex, done, &s, drop);
 }
 
 inline void consumer::cancel() noexcept {

@@ -45,10 +45,13 @@ private:
 
 struct erased_consumer {
     virtual ~erased_consumer() = default;
-    /// Runs the handler on `msg` and calls `done` exactly once, unless the
-    /// handler never finishes; `msg` and `ctx` must live until then.
-    /// Coroutines run on `ex`.
-    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex, settle_once done) = 0;
+    /// Runs the handler on `msg` and calls `done(arg, settlement)` exactly
+    /// once, unless the handler never finishes (then `drop(arg)`, see
+    /// settle_once); `msg` and `ctx` must live until then. Coroutines run on
+    /// `ex`. Plain arguments rather than a settle_once: made inside, the
+    /// token costs nothing on the synchronous path.
+    virtual void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex,
+                     settle_once::fn_type done, void* arg, settle_once::drop_type drop) = 0;
     /// Whether `run` may complete after it returns (a coroutine).
     virtual bool is_async() const noexcept = 0;
 };
@@ -56,8 +59,9 @@ struct erased_consumer {
 template <class Handler>
 struct erased_consumer_impl final : erased_consumer {
     explicit erased_consumer_impl(Handler h) : h(std::move(h)) {}
-    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex, settle_once done) override {
-        invoke_consumer<message>(h, msg, ctx, ex, std::move(done));
+    void run(const message& msg, context& ctx, const boost::asio::any_io_executor& ex, settle_once::fn_type done,
+             void* arg, settle_once::drop_type drop) override {
+        invoke_consumer<message>(h, msg, ctx, ex, settle_once(done, arg, drop));
     }
     bool is_async() const noexcept override {
         using R = std::invoke_result_t<Handler&, const message&, context&>;

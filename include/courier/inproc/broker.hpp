@@ -626,7 +626,7 @@ private:
                                                                 std::move(e));
                     lock.unlock();
                     set_context(j->ctx, j->e);
-                    c->handler->run(*j->e.msg, j->ctx, c->ex, {&on_settled, j});
+                    c->handler->run(*j->e.msg, j->ctx, c->ex, &on_settled, j, nullptr);
                     lock.lock();
                     continue;
                 }
@@ -634,7 +634,7 @@ private:
                 context ctx;
                 set_context(ctx, e);
                 settlement outcome = settlement::ack;
-                c->handler->run(*e.msg, ctx, c->ex, {&store_settlement, &outcome});
+                c->handler->run(*e.msg, ctx, c->ex, &store_settlement, &outcome, nullptr);
                 lock.lock();
                 --c->in_flight;
                 --running;
