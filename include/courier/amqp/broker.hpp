@@ -377,8 +377,8 @@ private:
 
     boost::asio::awaitable<void> on_open() {
         auto c = conn_;
-        c->on_blocked = [this](bool blocked) {
-            if (!blocked) release_large_waiting();
+        c->on_blocked = [this](bool) {
+            release_large_waiting();
             drain();
         };
         // The hooks a connection and its channels keep hold the broker and
@@ -453,7 +453,7 @@ private:
         // Waiting for a declaration: back in the queue, declared again.
         for (auto* map : {&exchanges_, &queues_})
             for (auto& [name, t] : *map)
-                for (auto& j : t.waiting) waiting_.push_front(std::move(j));
+                requeue_front(t.waiting);
         exchanges_.clear();
         queues_.clear();
         for (auto& cons : consumers_) {
@@ -534,7 +534,7 @@ private:
 
     void submit(publish_job&& job) {
         if (closed_) return job.done(courier::error::broker_closed, publish_ack{});
-        if (!ready_ || conn_->blocked() || forward_ || pending_.size() >= opts_.max_in_flight || !waiting_.empty()) {
+        if (!can_send() || !waiting_.empty()) {
             waiting_.push_back(std::move(job));
             return;
         }
@@ -587,6 +587,20 @@ private:
         pending_.push_back(std::move(pc));
     }
 
+    // Whether a publish may go out now: connected, not blocked by the
+    // broker, the publish channel not carrying a forwarded delivery, and
+    // room in the window.
+    bool can_send() const noexcept {
+        return ready_ && !conn_->blocked() && !forward_ && pending_.size() < opts_.max_in_flight;
+    }
+
+    // Jobs that were ahead of everything in waiting_ go back to its front,
+    // in their order.
+    void requeue_front(std::vector<publish_job>& jobs) {
+        waiting_.insert(waiting_.begin(), std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
+        jobs.clear();
+    }
+
     void pop_settled() {
         while (!pending_.empty() && pending_.front().settled) pending_.pop_front();
         // async_close waits for the last confirm.
@@ -594,7 +608,7 @@ private:
     }
 
     void drain() {
-        while (ready_ && !conn_->blocked() && !forward_ && pending_.size() < opts_.max_in_flight && !waiting_.empty()) {
+        while (can_send() && !waiting_.empty()) {
             auto job = std::move(waiting_.front());
             waiting_.pop_front();
             send_declared(std::move(job));
@@ -666,18 +680,14 @@ private:
         if (ec) {
             map.erase(it);
             for (auto& j : jobs) j.done(ec, publish_ack{});
-            co_return;
+        } else {
+            it->second.ready = true;
+            // Ahead of what waits for the window, the broker or a forwarded
+            // delivery: sent first, as drain() allows.
+            self->requeue_front(jobs);
         }
-        it->second.ready = true;
         self->release_large_waiting();
-        if (self->forward_) {
-            // The publish channel carries a forwarded delivery: they go
-            // first once it is through (drain), in their order.
-            self->waiting_.insert(self->waiting_.begin(), std::make_move_iterator(jobs.begin()),
-                                  std::make_move_iterator(jobs.end()));
-            co_return;
-        }
-        for (auto& j : jobs) self->send(std::move(j));
+        self->drain();
     }
 
     boost::asio::awaitable<void> declare_one(publish_job::needs kind, const std::string& name,
@@ -708,6 +718,8 @@ private:
         return d;
     }
 
+    std::string dead_letter_queue(const consumer& c) const { return c.queue + opts_.dead_letter_suffix; }
+
     std::string retry_queue(const std::string& queue, long long ms) const {
         return queue + opts_.retry_suffix + "." + std::to_string(ms);
     }
@@ -737,7 +749,7 @@ private:
             // Named: GCC 12 destroys temporaries of a co_await expression twice.
             const auto queue = self->queue_declaration(c->queue);
             (void)co_await ch->call<queue_declare_ok>(queue);
-            const auto dead_letters = self->queue_declaration(c->queue + o.dead_letter_suffix);
+            const auto dead_letters = self->queue_declaration(self->dead_letter_queue(*c));
             (void)co_await ch->call<queue_declare_ok>(dead_letters);
             if (o.mode == addressing::exchange) {
                 queue_bind b;
@@ -857,14 +869,27 @@ private:
         boost::asio::post(c->ex, [state = std::move(state)]() mutable { run_handler(std::move(state)); });
     }
 
+    // Whether the channel that carried `d` is still open: only there can it
+    // be acked or requeued (otherwise the broker delivers it again anyway).
+    static bool live(const delivery_state& d) noexcept {
+        const auto& c = *d.owner;
+        return c.ch && c.ch->is_open() && c.generation == d.generation;
+    }
+    static void requeue(const delivery_state& d) {
+        if (live(d)) d.owner->ch->send(basic_nack{d.tag, false, true});
+    }
+    // An unsubscribed consumer's channel closes once nothing it carried is
+    // left unsettled (closing it earlier would requeue those).
+    void close_if_done(consumer& c) {
+        if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
+    }
+
     void settle(const std::shared_ptr<delivery_state>& d, settlement s) {
         auto& c = *d->owner;
         --c.running;
-        auto ch = c.ch;
-        const bool live = ch && ch->is_open() && c.generation == d->generation;
-        if (!live) return;  // the channel that carried it is gone: the broker redelivers it
+        if (!live(*d)) return;  // the channel that carried it is gone: the broker redelivers it
         if (s == settlement::ack) {
-            ch->send(basic_ack{d->tag, false});
+            c.ch->send(basic_ack{d->tag, false});
         } else {
             // Move the message to the retry or dead-letter queue; ack the
             // original only once the broker confirmed the copy.
@@ -877,7 +902,7 @@ private:
                 job.retry_target = c.queue;
                 job.retry_ms = ms;
             } else {
-                job.routing_key = c.queue + opts_.dead_letter_suffix;
+                job.routing_key = dead_letter_queue(c);
                 job.declare = publish_job::needs::queue;
             }
             job.properties = d->properties;
@@ -887,7 +912,7 @@ private:
             submit(std::move(job));
             return;  // the channel closes (if cancelled) after the move
         }
-        if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
+        close_if_done(c);
     }
 
     // A delivery over max_body_size: never buffered, it goes to the
@@ -899,8 +924,8 @@ private:
     void forward_large(std::shared_ptr<delivery_state> d, std::uint64_t size) {
         auto& c = *d->owner;
         // Its channel or the connection is going: the broker delivers it again.
-        if (d->generation != c.generation || !c.ch || !ready_ || !pub_ch_ || !pub_ch_->is_open()) return;
-        const auto dlq = c.queue + opts_.dead_letter_suffix;
+        if (!live(*d) || !ready_ || !pub_ch_ || !pub_ch_->is_open()) return;
+        const auto dlq = dead_letter_queue(c);
         auto it = queues_.find(dlq);
         if (forward_ || conn_->blocked() || it == queues_.end() || !it->second.ready) {
             // Waits unsettled, to be requeued: for the forward under way, the
@@ -935,13 +960,18 @@ private:
         drain();
     }
 
-    // The large deliveries that waited go back to their queue, to come again.
+    // The large deliveries that waited go back to their queue, to come again
+    // and be forwarded, once nothing stops that: no forward under way, the
+    // broker not blocking, their dead-letter queue no longer being declared
+    // (a redelivery of a large body is expensive: not one too many).
     void release_large_waiting() {
-        if (forward_) return;
-        for (auto& w : std::exchange(large_waiting_, {})) {
-            auto& c = *w->owner;
-            if (c.ch && c.ch->is_open() && c.generation == w->generation) c.ch->send(basic_nack{w->tag, false, true});
-        }
+        if (forward_ || !ready_ || conn_->blocked()) return;
+        std::erase_if(large_waiting_, [this](const std::shared_ptr<delivery_state>& w) {
+            auto it = queues_.find(dead_letter_queue(*w->owner));
+            if (it != queues_.end() && it->second.declaring) return false;
+            requeue(*w);
+            return true;
+        });
     }
 
     // Declares a queue ahead of any publish to it (see declare()).
@@ -958,21 +988,18 @@ private:
     void requeue_later(std::shared_ptr<delivery_state> d) {
         auto t = std::make_shared<boost::asio::steady_timer>(strand_, opts_.redelivery_delay);
         t->async_wait([self = shared_from_this(), d = std::move(d), t](error_code) {
-            auto& c = *d->owner;
-            if (c.ch && c.ch->is_open() && c.generation == d->generation) c.ch->send(basic_nack{d->tag, false, true});
-            if (c.cancelled && c.running == 0) self->close_channel(std::exchange(c.ch, nullptr));
+            requeue(*d);
+            self->close_if_done(*d->owner);
         });
     }
 
     void after_move(const std::shared_ptr<delivery_state>& d, error_code ec) {
-        auto& c = *d->owner;
-        auto ch = c.ch;
-        if (ch && ch->is_open() && c.generation == d->generation) {
+        if (live(*d)) {
             // Not moved: requeued, so it is not lost.
             if (ec) return requeue_later(d);
-            ch->send(basic_ack{d->tag, false});
+            d->owner->ch->send(basic_ack{d->tag, false});
         }
-        if (c.cancelled && c.running == 0) close_channel(std::exchange(c.ch, nullptr));
+        close_if_done(*d->owner);
     }
 
     static boost::asio::awaitable<void> shutdown(std::shared_ptr<broker_impl> self, completion<error_code> done) {
