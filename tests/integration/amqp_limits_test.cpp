@@ -45,17 +45,6 @@ std::string pattern(std::size_t n) {
     return s;
 }
 
-// Waits until rabbitmqctl reports `depth` messages in `queue`, acknowledged
-// or not (-1: no such queue), running `ioc` meanwhile: the broker's counters
-// say when it took our acks, nothing tells us.
-bool depth_becomes(asio::io_context& ioc, const std::string& queue, long depth) {
-    for (int i = 0; i < 50; ++i) {
-        if (queue_depth(queue, "messages") == depth) return true;
-        ioc.run_for(100ms);
-    }
-    return false;
-}
-
 // The fixture of the large-delivery tests: a publisher, a consumer with the
 // small limit, and a queue-mode broker to read the dead-letter queues with,
 // closed at the end of the test; and a topic of its own.

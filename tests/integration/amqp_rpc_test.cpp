@@ -96,17 +96,6 @@ std::shared_ptr<outcome<typename Client::response_type>> start_call(Client& c, R
     return o;
 }
 
-/// Waits until the test broker reports `queue` with no message in it
-/// (ready or unacknowledged).
-bool queue_empty(asio::io_context& ioc, const std::string& queue) {
-    for (int i = 0; i < 60; ++i) {
-        const auto out = rabbitmq::ctl({"list_queues", "--quiet", "--no-table-headers", "name", "messages"});
-        if (out.find(queue + "\t0\n") != std::string::npos) return true;
-        ioc.run_for(100ms);
-    }
-    return false;
-}
-
 /// A server and a client, each with its own broker connection, and what the
 /// server's handlers saw.
 struct rig {
@@ -434,7 +423,7 @@ TEST_CASE("amqp rpc: a request still queued at its deadline expires there and ne
     amqp::rpc_client<get_user, user> users_client(r.client_broker, queue);
     auto o = r.call(users_client, get_user{1, ""}, courier::context::with_timeout(300ms));
     CHECK(o.ec == courier::error::timeout);
-    REQUIRE(queue_empty(r.ioc, queue));
+    REQUIRE(amqp_test::depth_becomes(r.ioc, queue, 0));
 
     // A server arriving later gets only the request that has time left:
     // the queue is FIFO, so an unexpired first request would come first.
@@ -483,7 +472,7 @@ TEST_CASE("amqp rpc: a request whose deadline passed before its handler started 
     // Acked: nothing is left in the queue once the server lets go of it
     // (unacked requests would be requeued when its channel closes).
     r.server.close();
-    CHECK(queue_empty(r.ioc, queue));
+    CHECK(amqp_test::depth_becomes(r.ioc, queue, 0));
 }
 
 TEST_CASE("amqp rpc: a call in flight when the connection is lost fails retryably, and the next call succeeds",

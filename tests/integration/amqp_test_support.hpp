@@ -233,4 +233,16 @@ inline long queue_depth(const std::string& queue, const std::string& column = "m
     return -1;
 }
 
+/// Waits until rabbitmqctl reports `depth` messages in `queue`, acknowledged
+/// or not (-1: no such queue), running `ioc` meanwhile (at most 6 s): the
+/// broker's counters say when it took our acks and publishes; nothing on the
+/// wire tells us.
+inline bool depth_becomes(asio::io_context& ioc, const std::string& queue, long depth) {
+    for (int i = 0; i < 60; ++i) {
+        if (queue_depth(queue, "messages") == depth) return true;
+        ioc.run_for(100ms);
+    }
+    return false;
+}
+
 }  // namespace amqp_test
