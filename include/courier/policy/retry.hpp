@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace courier::policy {
 
@@ -146,9 +147,11 @@ private:
             decltype(courier::detail::operation_allocator<Handler, op>(std::declval<Handler&>()));
         using timer_type = typename Timing::timer;
 
-        op(Handler&& h, retry_service* s, request_type&& r, context&& c)
+        // Keeps copies of the request and context for the retries; the first
+        // attempt sends the caller's own (one copy per call, not two).
+        op(Handler&& h, retry_service* s, const request_type& r, const context& c)
             : handler(std::move(h)), alloc(courier::detail::operation_allocator<Handler, op>(handler)), svc(s),
-              req(std::move(r)), ctx(std::move(c)) {}
+              req(r), ctx(c) {}
 
         Handler handler;
         allocator_type alloc;
@@ -165,13 +168,13 @@ private:
 
         auto executor() const { return boost::asio::get_associated_executor(handler, svc->get_executor()); }
 
-        void attempt() {
-            context c = ctx;
+        void retry_attempt() { attempt(request_type(req), context(ctx)); }
+
+        void attempt(request_type&& r, context&& c) {
             feedback = {};
             c.feedback = &feedback;
             if (svc->opts_->on_event)
                 svc->opts_->on_event({.kind = event_kind::attempt, .policy = "retry", .attempt = ctx.attempt});
-            request_type r = req;  // kept: a retry re-sends it
             using inner_handler = courier::detail::op_handler<op, &op::template on_inner<response_type>>;
             // Only a caller's cancellation needs forwarding: no slot, no
             // cancellation handler in the inner operation.
@@ -221,7 +224,7 @@ private:
             waiting = false;
             if (cancelled || ec) return complete(boost::asio::error::operation_aborted, response_type{});
             ++ctx.attempt;
-            attempt();
+            retry_attempt();
         }
 
         void cancel(boost::asio::cancellation_type t) {
@@ -246,16 +249,16 @@ private:
     void start(Handler&& handler, request_type&& req, context&& ctx) {
         if (budget_) budget_->deposit();
         using op_t = op<std::decay_t<Handler>>;
+        ctx.attempt = 1;
         auto* o = courier::detail::allocate_op<op_t>(courier::detail::operation_allocator<Handler, op_t>(handler),
-                                                     std::move(handler), this, std::move(req), std::move(ctx));
-        o->ctx.attempt = 1;
+                                                     std::move(handler), this, std::as_const(req), std::as_const(ctx));
         if (opts_->on_event) o->started = clock::now();
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
         if (outer.is_connected()) {
             o->inner.emplace();
             outer.assign([o](boost::asio::cancellation_type t) { o->cancel(t); });
         }
-        o->attempt();
+        o->attempt(std::move(req), std::move(ctx));
     }
 
     std::shared_ptr<const retry_options> opts_;

@@ -41,7 +41,7 @@ public:
 
     /// Drops one reference; the last one frees the operation.
     void release() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+        if (!shared_ || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
     }
     /// The server side's last word: the outcome, then its reference. An
     /// unshared call may be freed inside finish (the completion can run at
