@@ -386,6 +386,32 @@ TEST_CASE("an idle keep-alive connection is closed after idle_timeout", "[http][
     CHECK(closed_by_peer(s));
 }
 
+// One timer per connection enforces all four timeouts and wakes at the
+// shortest one's pace: a longer timeout must still last its whole length.
+TEST_CASE("each step gets its own timeout whatever the others are: idle outlives a shorter header_timeout, "
+          "a trickled body is cut at body_timeout",
+          "[http][limits]") {
+    fixture f({.header_timeout = 100ms, .idle_timeout = 700ms, .body_timeout = 300ms});
+    f.srv.route<get_user, user>(http::verb::get, "/users/{id}", find_user);
+    f.srv.route<create_user, user>(http::verb::post, "/users", [](create_user r, context&) { return user{"1", r.name}; });
+    f.start();
+
+    auto idle = f.client();
+    CHECK(exchange(idle, make(http::verb::get, "/users/1")).result_int() == 200);
+    const auto answered = std::chrono::steady_clock::now();
+    CHECK(closed_by_peer(idle));
+    CHECK(std::chrono::steady_clock::now() - answered >= 600ms);  // the server's wait began a little earlier
+
+    auto trickle = f.client();
+    const auto started = std::chrono::steady_clock::now();
+    asio::write(trickle, asio::buffer(std::string("POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                                  "Content-Length: 100\r\n\r\n{\"name\":")));
+    CHECK(closed_by_peer(trickle));
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(took >= 300ms);
+    CHECK(took < 700ms);  // not the idle timeout
+}
+
 TEST_CASE("connections beyond max_connections are closed at once", "[http][limits]") {
     fixture f({.max_connections = 1});
     f.srv.route<get_user, user>(http::verb::get, "/users/{id}", find_user);

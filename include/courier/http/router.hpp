@@ -76,11 +76,27 @@ public:
     /// a valid percent-encoded path matches nothing.
     match_result match(verb method, std::string_view path) const {
         match_result out;
+        select(method, path, out, out.params);
+        return out;
+    }
+
+    /// As match(), but the parameters go to `params` (cleared first) and
+    /// `params` of the result stays empty: a server answering request after
+    /// request on a connection reuses the vector's memory.
+    match_result match(verb method, std::string_view path, path_params& params) const {
+        match_result out;
+        params.clear();
+        select(method, path, out, params);
+        return out;
+    }
+
+private:
+    void select(verb method, std::string_view path, match_result& out, path_params& params) const {
         // The path is split once, and compared with every template segment
         // by segment without decoding into strings: only the selected
         // route's parameters are decoded.
         segment_list parts;
-        if (!split(path, parts)) return out;
+        if (!split(path, parts)) return;
         const route* best = nullptr;
         const route* best_get = nullptr;
         std::bitset<verb_count> allowed;
@@ -90,7 +106,7 @@ public:
             if (r.method == method && (!best || more_specific(r.path, best->path))) best = &r;
             if (r.method == verb::get && (!best_get || more_specific(r.path, best_get->path))) best_get = &r;
         }
-        if (allowed.none()) return out;
+        if (allowed.none()) return;
         if (allowed.test(static_cast<std::size_t>(verb::get))) allowed.set(static_cast<std::size_t>(verb::head));
         for (std::size_t v = 0; v < verb_count; ++v) {  // in enum order, as sorting the verbs would give
             if (!allowed.test(v)) continue;
@@ -103,17 +119,15 @@ public:
         }
         if (!best) {
             out.result = outcome::method_not_allowed;
-            return out;
+            return;
         }
         out.result = outcome::found;
         out.target = &best->target;
         const auto& segments = best->path.segments();
         for (std::size_t i = 0; i < segments.size(); ++i)
-            if (segments[i].param) out.params.emplace_back(segments[i].text, parts[i].decode());
-        return out;
+            if (segments[i].param) params.emplace_back(segments[i].text, parts[i].decode());
     }
 
-private:
     struct route {
         verb method;
         path_template path;

@@ -6,6 +6,7 @@
 #include <courier/error.hpp>
 #include <courier/http/endpoint.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
@@ -113,7 +114,9 @@ Req decode_request(const std::vector<std::pair<std::string, std::string>>& path_
             return Req{};
         }
     }
-    std::vector<std::string> texts;  // the parameters set as text, for a second try with numbers
+    // The parameters set as text, for a second try with numbers; in place
+    // for the usual few, as this runs for every request a server answers.
+    boost::container::small_vector<std::string, 4> texts;
     for (auto p : query) {
         if (j.contains(p.key)) continue;
         j[p.key] = p.value;

@@ -11,6 +11,7 @@
 #include <courier/http/detail/route_handler.hpp>
 #include <courier/http/detail/serialize_head.hpp>
 #include <courier/http/detail/server_state.hpp>
+#include <courier/http/detail/watchdog.hpp>
 #include <courier/http/middleware.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -31,6 +32,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <exception>
@@ -52,14 +54,18 @@ class session final : public stoppable,
                       public std::enable_shared_from_this<session<Stream, Options>> {
 public:
     session(std::shared_ptr<server_state<Options>> state, Stream stream)
-        : state_(std::move(state)), stream_(std::move(stream)) {}
+        : state_(std::move(state)), stream_(std::move(stream)), watchdog_(stream_.get_executor(), shortest_timeout()) {}
 
     /// Starts the connection's coroutine on its strand. The caller has
     /// admitted the session into the state's registry.
     void start() {
         auto self = this->shared_from_this();
+        // A step that overruns its deadline closes the socket, which ends
+        // the operation under way (as Beast's stream timeouts did).
+        watchdog_.start([self] { self->lowest().close(); });
         boost::asio::co_spawn(stream_.get_executor(), run(),
                               boost::asio::bind_cancellation_slot(cancel_.slot(), [self](std::exception_ptr) {
+                                  self->watchdog_.stop();
                                   self->lowest().close();
                                   self->state_->leave(self.get());
                               }));
@@ -92,10 +98,21 @@ private:
 
     boost::beast::tcp_stream& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
     const Options& options() const noexcept { return state_->options; }
+    std::chrono::steady_clock::duration shortest_timeout() const noexcept {
+        const auto& o = options();
+        return std::min({o.header_timeout, o.idle_timeout, o.body_timeout, o.write_timeout});
+    }
 
+    // The connection's loop. Each request is read, answered and written in
+    // this frame, not in a coroutine of its own: Asio recycles two coroutine
+    // frames per thread, and a route's handler and the user's coroutine take
+    // both; a third per request missed that cache, and each miss was an
+    // aligned malloc of over 1 KiB (which also makes glibc consolidate its
+    // fast bins).
     boost::asio::awaitable<void> run() {
+        namespace bhttp = boost::beast::http;
         if constexpr (is_tls_stream<Stream>) {
-            lowest().expires_after(options().header_timeout);
+            watchdog_.expires_after(options().header_timeout);
             auto [ec] = co_await stream_.async_handshake(boost::asio::ssl::stream_base::server, tuple_awaitable);
             if (ec) co_return;
         }
@@ -105,7 +122,7 @@ private:
                 // A client that connects and sends nothing is held to the
                 // header timeout; an idle keep-alive connection to the idle one.
                 idle_ = true;
-                lowest().expires_after(first ? options().header_timeout : options().idle_timeout);
+                watchdog_.expires_after(first ? options().header_timeout : options().idle_timeout);
                 auto space = buffer_.prepare(read_chunk);
                 auto reading = stream_.async_read_some(space, io_token());
                 auto [ec, n] = co_await std::move(reading);
@@ -114,69 +131,70 @@ private:
                 if (ec) co_return;  // closed, timed out, or stopped while idle
             }
             first = false;
-            const bool keep_alive = co_await serve_one();
-            if (!keep_alive) break;
-        }
-        co_await close_gracefully();
-    }
 
-    // Reads, answers and writes one request; whether the connection stays open.
-    boost::asio::awaitable<bool> serve_one() {
-        namespace bhttp = boost::beast::http;
-        parser_type parser;
-        parser.header_limit(options().max_header_size);
-        parser.body_limit(options().max_body_size);
-        lowest().expires_after(options().header_timeout);
-        auto ec = parse_buffered(parser, &parser_type::is_header_done);
-        if (ec == bhttp::error::need_more) {
-            auto reading = read(parser, &parser_type::is_header_done);
-            ec = co_await std::move(reading);
-        }
-        if (ec) co_return co_await reject(ec);
-        const auto& fields = parser.get().base();
-        if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) > options().max_header_count) {
-            auto res = json_error(431, "too many header fields (at most " +
-                                           std::to_string(options().max_header_count) + ")");
-            co_return co_await send_and_close(res);
-        }
-        if (!parser.is_done()) {
-            if (boost::beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-                bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
-                lowest().expires_after(options().write_timeout);
-                auto [ec, n] = co_await bhttp::async_write(stream_, go_on, tuple_awaitable);
-                if (ec) co_return false;
-            }
-            lowest().expires_after(options().body_timeout);
-            parser.eager(true);
-            ec = parse_buffered(parser, &parser_type::is_done);
+            parser_type parser;
+            parser.header_limit(options().max_header_size);
+            parser.body_limit(options().max_body_size);
+            watchdog_.expires_after(options().header_timeout);
+            auto ec = parse_buffered(parser, &parser_type::is_header_done);
             if (ec == bhttp::error::need_more) {
-                auto reading = read(parser, &parser_type::is_done);
+                auto reading = read(parser, &parser_type::is_header_done);
                 ec = co_await std::move(reading);
             }
-            if (ec) co_return co_await reject(ec);
-        }
-        lowest().expires_never();  // handlers bound their own time (the context's deadline)
-        request req = parser.release();
+            if (ec) {
+                co_await reject(ec);
+                break;
+            }
+            const auto& fields = parser.get().base();
+            if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) > options().max_header_count) {
+                auto res = json_error(431, "too many header fields (at most " +
+                                               std::to_string(options().max_header_count) + ")");
+                co_await send_and_close(res);
+                break;
+            }
+            if (!parser.is_done()) {
+                if (boost::beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+                    bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+                    watchdog_.expires_after(options().write_timeout);
+                    auto [write_error, n] = co_await bhttp::async_write(stream_, go_on, tuple_awaitable);
+                    if (write_error) break;
+                }
+                watchdog_.expires_after(options().body_timeout);
+                parser.eager(true);
+                ec = parse_buffered(parser, &parser_type::is_done);
+                if (ec == bhttp::error::need_more) {
+                    auto reading = read(parser, &parser_type::is_done);
+                    ec = co_await std::move(reading);
+                }
+                if (ec) {
+                    co_await reject(ec);
+                    break;
+                }
+            }
+            watchdog_.expires_never();  // handlers bound their own time (the context's deadline)
+            request req = parser.release();
 
-        // Middleware, routing and handler; in this frame rather than in
-        // coroutines of their own, as every frame costs an allocation.
-        response res;
-        std::exception_ptr failure;
-        try {
-            context ctx = http::extract(req.base());
-            const next chain(state_->chain, 0, *this);
-            auto answering = chain(req, ctx);
-            res = co_await std::move(answering);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        if (failure) res = error_response(failure);
+            // Middleware, routing and handler; in this frame rather than in
+            // coroutines of their own, as every frame costs an allocation.
+            response res;
+            std::exception_ptr failure;
+            try {
+                context ctx = http::extract(req.base());
+                const next chain(state_->chain, 0, *this);
+                auto answering = chain(req, ctx);
+                res = co_await std::move(answering);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (failure) res = error_response(failure);
 
-        const bool keep_alive = prepare(req, res);
-        lowest().expires_after(options().write_timeout);
-        auto writing = boost::asio::async_write(stream_, buffers_of(res), io_token());
-        auto [written, n] = co_await std::move(writing);
-        co_return !written && keep_alive;
+            const bool keep_alive = prepare(req, res);
+            watchdog_.expires_after(options().write_timeout);
+            auto writing = boost::asio::async_write(stream_, buffers_of(res), io_token());
+            auto [written, n] = co_await std::move(writing);
+            if (written || !keep_alive) break;
+        }
+        co_await close_gracefully();
     }
 
     // Feeds the parser what the buffer holds until `done(parser)`;
@@ -195,7 +213,7 @@ private:
     // without their composed operation, which completes by post even when
     // the buffer holds the request already (the usual case: the loop in
     // run() read it, or it came pipelined behind the previous one), so
-    // serve_one() comes here only when parse_buffered() needs more.
+    // run() comes here only when parse_buffered() needs more.
     boost::asio::awaitable<error_code> read(parser_type& parser, bool (parser_type::*done)() const) {
         namespace bhttp = boost::beast::http;
         for (;;) {
@@ -230,7 +248,7 @@ private:
         const std::string_view path = target.substr(0, target.find('?'));
         if (path.size() != target.size() && !boost::urls::parse_origin_form(target))
             return ready(json_error(400, "invalid request target"));
-        auto m = state_->routes.match(req.method(), path);
+        auto m = state_->routes.match(req.method(), path, params_);
         using outcome = typename decltype(state_->routes)::outcome;
         if (m.result == outcome::not_found) {
             if (!boost::urls::parse_origin_form(target)) return ready(json_error(400, "invalid request target"));
@@ -246,7 +264,6 @@ private:
         }
         // Checked here, after middleware, so time spent there counts too.
         if (ctx.expired()) return ready(json_error(504, "the request's deadline passed before its handler ran"));
-        params_ = std::move(m.params);
         return (*m.target)->handle(req, ctx, params_);
     }
 
@@ -272,7 +289,7 @@ private:
     boost::asio::awaitable<bool> send_and_close(response& res) {
         res.keep_alive(false);
         res.prepare_payload();
-        lowest().expires_after(options().write_timeout);
+        watchdog_.expires_after(options().write_timeout);
         co_await boost::asio::async_write(stream_, buffers_of(res), tuple_awaitable);  // best effort: closing anyway
         co_return false;
     }
@@ -296,7 +313,7 @@ private:
 
     boost::asio::awaitable<void> close_gracefully() {
         if constexpr (is_tls_stream<Stream>) {
-            lowest().expires_after(options().write_timeout);
+            watchdog_.expires_after(options().write_timeout);
             co_await stream_.async_shutdown(tuple_awaitable);  // the peer may be gone: close regardless
         } else {
             error_code ec;
@@ -310,6 +327,7 @@ private:
 
     std::shared_ptr<server_state<Options>> state_;
     Stream stream_;
+    watchdog watchdog_;  // the deadline of the step under way; the stream's own timeouts stay off
     boost::beast::flat_buffer buffer_;
     std::string head_;  // the head of the response being written
     path_params params_;  // of the request being answered
