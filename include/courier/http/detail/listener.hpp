@@ -18,7 +18,6 @@
 #include <boost/asio/ssl/verify_mode.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
@@ -61,7 +60,12 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop() {
         for (;;) {
-            tcp::socket socket(connection_executor());
+            // The socket's I/O executor is the server's own; the connection
+            // runs on its strand (connection_executor). Over an io_context's
+            // executor Asio then tracks no work per read and write, where a
+            // strand as I/O executor cost two strand copies (two atomic
+            // reference counts) per operation.
+            tcp::socket socket(state_->executor);
             auto [ec] = co_await acceptor_.async_accept(socket, tuple_awaitable);
             if (!acceptor_.is_open()) co_return;
             if (ec) {
@@ -95,16 +99,15 @@ private:
     void admit(tcp::socket socket) {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);  // responses are written whole; don't wait for ACKs
-        boost::beast::tcp_stream stream(std::move(socket));
         if (const auto& tls = state_->options.tls) {
-            using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
-            tls_stream secured(std::move(stream), *tls);
+            using tls_stream = boost::beast::ssl_stream<tcp::socket>;
+            tls_stream secured(std::move(socket), *tls);
             if (state_->options.require_client_certificate)
                 secured.set_verify_mode(boost::asio::ssl::verify_peer | boost::asio::ssl::verify_fail_if_no_peer_cert,
                                         ignored);
-            launch(std::make_shared<session<tls_stream, Options>>(state_, std::move(secured)));
+            launch(std::make_shared<session<tls_stream, Options>>(state_, std::move(secured), connection_executor()));
         } else {
-            launch(std::make_shared<session<boost::beast::tcp_stream, Options>>(state_, std::move(stream)));
+            launch(std::make_shared<session<tcp::socket, Options>>(state_, std::move(socket), connection_executor()));
         }
     }
 

@@ -25,7 +25,7 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -46,15 +46,20 @@
 namespace courier::http::detail {
 
 template <class Stream>
-inline constexpr bool is_tls_stream = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+inline constexpr bool is_tls_stream = !std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
 
 template <class Stream, class Options>
 class session final : public stoppable,
                       public chain_end,
                       public std::enable_shared_from_this<session<Stream, Options>> {
 public:
-    session(std::shared_ptr<server_state<Options>> state, Stream stream)
-        : state_(std::move(state)), stream_(std::move(stream)), watchdog_(stream_.get_executor(), shortest_timeout()) {}
+    /// `executor` runs the connection (its strand, unless single-threaded);
+    /// the stream's own executor may be the server's, unstranded.
+    session(std::shared_ptr<server_state<Options>> state, Stream stream, boost::asio::any_io_executor executor)
+        : state_(std::move(state)),
+          executor_(std::move(executor)),
+          stream_(std::move(stream)),
+          watchdog_(executor_, shortest_timeout()) {}
 
     /// Starts the connection's coroutine on its strand. The caller has
     /// admitted the session into the state's registry.
@@ -62,23 +67,24 @@ public:
         auto self = this->shared_from_this();
         // A step that overruns its deadline closes the socket, which ends
         // the operation under way (as Beast's stream timeouts did).
-        watchdog_.start([self] { self->lowest().close(); });
-        boost::asio::co_spawn(stream_.get_executor(), run(),
+        watchdog_.start([self] { self->close_socket(); });
+        boost::asio::co_spawn(executor_, run(),
                               boost::asio::bind_cancellation_slot(cancel_.slot(), [self](std::exception_ptr) {
                                   self->watchdog_.stop();
-                                  self->lowest().close();
+                                  self->close_socket();
                                   self->state_->leave(self.get());
                               }));
     }
 
     void stop(bool force) override {
-        boost::asio::post(stream_.get_executor(), [self = this->shared_from_this(), force] {
+        boost::asio::post(executor_, [self = this->shared_from_this(), force] {
             self->stopping_ = true;
             if (force) {
                 self->cancel_.emit(boost::asio::cancellation_type::terminal);
-                self->lowest().close();
+                self->close_socket();
             } else if (self->idle_) {
-                self->lowest().cancel();  // ends the wait for a next request; the loop closes
+                error_code ignored;
+                self->lowest().cancel(ignored);  // ends the wait for a next request; the loop closes
             }
         });
     }
@@ -96,7 +102,14 @@ private:
         else return tuple_deferred;
     }
 
-    boost::beast::tcp_stream& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
+    // The socket itself, not Beast's tcp_stream: the watchdog keeps the
+    // deadlines, and tcp_stream's layer (a work guard and bookkeeping per
+    // read and write) would only add to every request.
+    boost::asio::ip::tcp::socket& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
+    void close_socket() noexcept {
+        error_code ignored;
+        lowest().close(ignored);
+    }
     const Options& options() const noexcept { return state_->options; }
     std::chrono::steady_clock::duration shortest_timeout() const noexcept {
         const auto& o = options();
@@ -317,15 +330,16 @@ private:
             co_await stream_.async_shutdown(tuple_awaitable);  // the peer may be gone: close regardless
         } else {
             error_code ec;
-            lowest().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+            lowest().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
         }
-        lowest().close();
+        close_socket();
     }
 
     static constexpr std::size_t read_chunk = 4096;
     static constexpr std::size_t max_read = 64 * 1024;
 
     std::shared_ptr<server_state<Options>> state_;
+    boost::asio::any_io_executor executor_;
     Stream stream_;
     watchdog watchdog_;  // the deadline of the step under way; the stream's own timeouts stay off
     boost::beast::flat_buffer buffer_;

@@ -1,10 +1,10 @@
 // The deadline of a server connection's current step (reading a header,
 // waiting idle, reading a body, writing a response), kept by one timer per
 // connection. Setting a deadline is a store, not a timer operation: Beast's
-// tcp_stream timeouts arm a timer for every read and write and cancel it
-// when the operation completes, and the cancelled wait then runs as a
-// completion of its own, through the connection's strand; two of those per
-// request cost more than the rest of the server's per-request bookkeeping.
+// tcp_stream timeouts (which the server used before) arm a timer for every
+// read and write and cancel it when the operation completes, and the
+// cancelled wait then runs as a completion of its own, through the
+// connection's strand: two of those per request.
 //
 // The timer never waits longer than the shortest of the connection's
 // timeouts, `period`: a deadline set later is then never earlier than the
