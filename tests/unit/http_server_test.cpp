@@ -263,6 +263,40 @@ TEST_CASE("unknown routes are 404, a known path with another method is 405 with 
     CHECK(head.get()[bhttp::field::content_length] != "0");
 }
 
+// The server writes a plain response's Content-Length into the head itself
+// and leaves the others to Beast: each kind must come out framed once.
+TEST_CASE("every response is framed by exactly one Content-Length, a 204 by none and without its body", "[http]") {
+    fixture f;
+    f.srv.route<get_user, user>(http::verb::get, "/users/{id}", find_user);
+    f.srv.route_raw(http::verb::get, "/own", [](http::request&, context&) -> asio::awaitable<http::response> {
+        http::response res{bhttp::status::ok, 11};
+        res.body() = "twelve bytes";
+        res.set(bhttp::field::content_length, "12");
+        co_return res;
+    });
+    f.srv.route_raw(http::verb::delete_, "/own", [](http::request&, context&) -> asio::awaitable<http::response> {
+        http::response res{bhttp::status::no_content, 11};
+        res.body() = "a 204 has no body";  // dropped, not sent
+        co_return res;
+    });
+    f.start();
+    auto s = f.client();
+    auto framed_once = [](const http::response& res) {
+        return std::distance(res.find(bhttp::field::content_length), res.end()) > 0 &&
+               res.count(bhttp::field::content_length) == 1;
+    };
+    auto typed = exchange(s, make(http::verb::get, "/users/1"));
+    CHECK(framed_once(typed));
+    CHECK(typed[bhttp::field::content_length] == std::to_string(typed.body().size()));
+    auto own = exchange(s, make(http::verb::get, "/own"));
+    CHECK(framed_once(own));
+    CHECK(own.body() == "twelve bytes");
+    auto none = exchange(s, make(http::verb::delete_, "/own"));
+    CHECK(none.result_int() == 204);
+    CHECK(none.count(bhttp::field::content_length) == 0);
+    CHECK(exchange(s, make(http::verb::get, "/users/2")).result_int() == 200);  // still in step
+}
+
 // ---------------------------------------------------------------- raw routes, middleware
 
 TEST_CASE("raw handlers see the whole request and the path parameters", "[http]") {

@@ -11,6 +11,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,11 +25,18 @@ inline void append_version(std::string& out, unsigned version) {
     out.push_back(static_cast<char>('0' + version % 10));
 }
 
+/// The fields, then `Content-Length: *content_length` when given (a value
+/// the container does not hold), then the blank line.
 template <class Fields>
-void append_fields(std::string& out, const Fields& fields) {
+void append_fields(std::string& out, const Fields& fields, std::optional<std::size_t> content_length = std::nullopt) {
     for (const auto& f : fields) {
         out.append(std::string_view(f.name_string())).append(": ");
         out.append(std::string_view(f.value())).append("\r\n");
+    }
+    if (content_length) {
+        char digits[20];
+        const auto end = std::to_chars(digits, digits + sizeof digits, *content_length).ptr;
+        out.append("Content-Length: ").append(digits, end).append("\r\n");
     }
     out.append("\r\n");
 }
@@ -43,9 +52,11 @@ void serialize_head(const boost::beast::http::header<true, Fields>& h, std::stri
     append_fields(out, h);
 }
 
-/// Replaces `out` with the status line and fields of `h`.
+/// Replaces `out` with the status line and fields of `h`, and a
+/// Content-Length of `content_length` when given.
 template <class Fields>
-void serialize_head(const boost::beast::http::header<false, Fields>& h, std::string& out) {
+void serialize_head(const boost::beast::http::header<false, Fields>& h, std::string& out,
+                    std::optional<std::size_t> content_length = std::nullopt) {
     out.clear();
     append_version(out, h.version());
     const unsigned status = h.result_int();
@@ -57,7 +68,7 @@ void serialize_head(const boost::beast::http::header<false, Fields>& h, std::str
     auto reason = h.reason();
     if (reason.empty()) reason = boost::beast::http::obsolete_reason(h.result());
     out.append(std::string_view(reason)).append("\r\n");
-    append_fields(out, h);
+    append_fields(out, h, content_length);
 }
 
 }  // namespace courier::http::detail

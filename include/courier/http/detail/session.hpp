@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace courier::http::detail {
 
@@ -285,18 +286,40 @@ private:
     // The response as two buffers: its head, formatted into head_ (whose
     // capacity serves every request of the connection), and its body.
     std::array<boost::asio::const_buffer, 2> buffers_of(const response& res) {
-        serialize_head(res.base(), head_);
+        serialize_head(res.base(), head_, std::exchange(length_, std::nullopt));
         return {boost::asio::buffer(head_), boost::asio::buffer(res.body())};
     }
 
-    bool prepare(const request& req, response& res) const {
+    bool prepare(const request& req, response& res) {
         const bool handler_closes = !res.keep_alive();
         res.version(req.version());
         const bool keep_alive = req.keep_alive() && !handler_closes && !stopping_;
         res.keep_alive(keep_alive);
-        res.prepare_payload();
+        length_ = plain_length(res);
+        if (!length_) {
+            const unsigned status = res.result_int();
+            const bool bodiless = status < 200 || status == 204 || status == 304;
+            // These never carry a body (a handler's would make Beast throw);
+            // and Beast would add "Content-Length: 0", which RFC 9110 forbids
+            // for 1xx and 204.
+            if (bodiless) res.body().clear();
+            res.prepare_payload();
+            if (status < 200 || status == 204) res.erase(boost::beast::http::field::content_length);
+        }
         if (req.method() == verb::head) res.body().clear();  // Content-Length stays the GET one
         return keep_alive;
+    }
+
+    // The Content-Length of a response that has a body and no framing
+    // fields of its own (every typed route's): written into the head
+    // directly, as setting it in Beast's fields costs an allocation per
+    // response. Others go through prepare_payload().
+    static std::optional<std::size_t> plain_length(const response& res) {
+        const unsigned status = res.result_int();
+        if (status < 200 || status == 204 || status == 304) return std::nullopt;
+        namespace bhttp = boost::beast::http;
+        if (res.count(bhttp::field::content_length) || res.count(bhttp::field::transfer_encoding)) return std::nullopt;
+        return res.body().size();
     }
 
     boost::asio::awaitable<bool> send_and_close(response& res) {
@@ -344,6 +367,7 @@ private:
     watchdog watchdog_;  // the deadline of the step under way; the stream's own timeouts stay off
     boost::beast::flat_buffer buffer_;
     std::string head_;  // the head of the response being written
+    std::optional<std::size_t> length_;  // its Content-Length, when not among its fields
     path_params params_;  // of the request being answered
     boost::asio::cancellation_signal cancel_;
     bool stopping_ = false;  // strand only
