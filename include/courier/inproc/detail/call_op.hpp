@@ -39,7 +39,10 @@ public:
     /// Reports the outcome; ignored when the caller already gave up.
     virtual void finish(error_code ec, Rep&& rep) = 0;
 
-    /// Drops one reference; the last one frees the operation.
+    /// Drops one reference; the last one frees the operation. An unshared
+    /// call has one owner, so no atomic read-modify-write: its lock prefix
+    /// waits for every store before it, and a call through a layer that
+    /// just copied its request and context paid ~8 ns for it.
     void release() noexcept {
         if (!shared_ || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
     }
