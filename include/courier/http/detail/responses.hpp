@@ -20,16 +20,21 @@ namespace courier::http::detail {
 /// JSON text that never throws: invalid UTF-8 in a value (a diagnostic
 /// quoting the request) is replaced rather than failing the response.
 // json::dump() appends to a string that starts empty and doubles as it
-// grows: three allocations and two copies for a 60-byte body. The same
-// serializer dump() runs (nlohmann::detail in 3.11), writing into a string
-// reserved for a typical body, makes one.
+// grows: for a 60-byte body, three allocations for the string (and two
+// copies) besides its output adapter's. The serializer dump() runs, writing
+// into a string reserved for a typical body, makes one. That serializer is
+// nlohmann::detail, so only the version it was written against uses it.
 inline std::string dump_json(const nlohmann::json& j) {
+#if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR == 11
     std::string out;
     out.reserve(256);
     nlohmann::detail::serializer<nlohmann::json> s(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
                                                    nlohmann::json::error_handler_t::replace);
     s.dump(j, false, false, 0);
     return out;
+#else
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+#endif
 }
 
 inline response json_error(unsigned status, std::string_view text) {

@@ -17,6 +17,8 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
@@ -25,7 +27,6 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -65,16 +66,19 @@ public:
     /// Starts the connection's coroutine on its strand. The caller has
     /// admitted the session into the state's registry.
     void start() {
-        auto self = this->shared_from_this();
-        // A step that overruns its deadline closes the socket, which ends
-        // the operation under way (as Beast's stream timeouts did).
-        watchdog_.start([self] { self->close_socket(); });
-        boost::asio::co_spawn(executor_, run(),
-                              boost::asio::bind_cancellation_slot(cancel_.slot(), [self](std::exception_ptr) {
-                                  self->watchdog_.stop();
-                                  self->close_socket();
-                                  self->state_->leave(self.get());
-                              }));
+        // On the connection's executor: stop() emits on cancel_ from there,
+        // and co_spawn connects the coroutine to cancel_'s slot.
+        boost::asio::dispatch(executor_, [self = this->shared_from_this()] {
+            // A step that overruns its deadline closes the socket, which ends
+            // the operation under way (as Beast's stream timeouts did).
+            self->watchdog_.start([self] { self->close_socket(); });
+            boost::asio::co_spawn(self->executor_, self->run(),
+                                  boost::asio::bind_cancellation_slot(self->cancel_.slot(), [self](std::exception_ptr) {
+                                      self->watchdog_.stop();
+                                      self->close_socket();
+                                      self->state_->leave(self.get());
+                                  }));
+        });
     }
 
     void stop(bool force) override {
@@ -296,15 +300,19 @@ private:
         const bool keep_alive = req.keep_alive() && !handler_closes && !stopping_;
         res.keep_alive(keep_alive);
         length_ = plain_length(res);
-        if (!length_) {
-            const unsigned status = res.result_int();
-            const bool bodiless = status < 200 || status == 204 || status == 304;
-            // These never carry a body (a handler's would make Beast throw);
-            // and Beast would add "Content-Length: 0", which RFC 9110 forbids
-            // for 1xx and 204.
-            if (bodiless) res.body().clear();
+        const unsigned status = res.result_int();
+        if (status < 200 || status == 204 || status == 304) {
+            // These never carry a body (a handler's would make Beast's
+            // prepare_payload throw), and prepare_payload would add
+            // "Content-Length: 0", which RFC 9110 forbids for 1xx and 204 and
+            // which would misstate a 304's (the length of the 200 it stands
+            // for, when the handler gives one).
+            namespace bhttp = boost::beast::http;
+            res.body().clear();
+            res.erase(bhttp::field::transfer_encoding);
+            if (status != 304) res.erase(bhttp::field::content_length);
+        } else if (!length_) {
             res.prepare_payload();
-            if (status < 200 || status == 204) res.erase(boost::beast::http::field::content_length);
         }
         if (req.method() == verb::head) res.body().clear();  // Content-Length stays the GET one
         return keep_alive;

@@ -28,9 +28,11 @@ class watchdog {
 public:
     using clock = std::chrono::steady_clock;
 
-    /// `period`: the shortest timeout the connection will be given (> 0).
+    /// `period`: the shortest timeout the connection will be given. At
+    /// least a millisecond: a zero timeout must not make the timer spin.
     template <class Executor>
-    watchdog(const Executor& ex, clock::duration period) : timer_(ex), period_(std::max(period, clock::duration(1))) {}
+    watchdog(const Executor& ex, clock::duration period)
+        : timer_(ex), period_(std::max<clock::duration>(period, std::chrono::milliseconds(1))) {}
 
     /// The current step must end within `d` from now.
     void expires_after(clock::duration d) { deadline_ = clock::now() + d; }
