@@ -401,9 +401,10 @@ def http_section(data, revision=""):
         "- **courier** (`bench/http_courier_server.cpp`): `courier::http::server` with the "
         "route `/users/{id}` bound to a typed coroutine handler "
         "`awaitable<user>(get_user, context&)`, default options (a strand per connection, "
-        "so the same server may be run by several threads), and once more with "
-        "`server_options::single_threaded = true`, the promise that one thread runs it "
-        "(no strands);",
+        "so the same server may be run by several threads; its header, idle, body and "
+        "write timeouts kept by one timer per connection rather than one per read and "
+        "write), and once more with `server_options::single_threaded = true`, the promise "
+        "that one thread runs it (no strands);",
         "- **cpp-httplib** 0.11 (Debian's `libcpp-httplib-dev`, `bench/http_httplib_server.cpp`), "
         "a peer: thread per connection, given `TCP_NODELAY`, 64 threads and no cap on the "
         "requests per keep-alive connection.",
