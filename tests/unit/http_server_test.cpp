@@ -287,10 +287,7 @@ TEST_CASE("every response is framed by exactly one Content-Length, a 204 by none
     });
     f.start();
     auto s = f.client();
-    auto framed_once = [](const http::response& res) {
-        return std::distance(res.find(bhttp::field::content_length), res.end()) > 0 &&
-               res.count(bhttp::field::content_length) == 1;
-    };
+    auto framed_once = [](const http::response& res) { return res.count(bhttp::field::content_length) == 1; };
     auto typed = exchange(s, make(http::verb::get, "/users/1"));
     CHECK(framed_once(typed));
     CHECK(typed[bhttp::field::content_length] == std::to_string(typed.body().size()));

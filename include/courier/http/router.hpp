@@ -49,9 +49,9 @@ public:
         outcome result = outcome::not_found;
         const Target* target = nullptr;
         path_params params{};
-        /// "GET, HEAD, POST": the methods the path accepts (set when
-        /// method_not_allowed: a found route leaves it empty, as building it
-        /// cost a tenth of the router's time per request).
+        /// "GET, HEAD, POST": the methods the path accepts, set when
+        /// method_not_allowed only (a found route leaves it empty: only a 405
+        /// needs it, and building it was work on every request).
         std::string allow{};
         /// True when a HEAD request was routed to the GET route: the server
         /// sends its headers without the body.

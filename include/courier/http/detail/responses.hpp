@@ -19,12 +19,12 @@ namespace courier::http::detail {
 
 /// JSON text that never throws: invalid UTF-8 in a value (a diagnostic
 /// quoting the request) is replaced rather than failing the response.
-// json::dump() appends to a string that starts empty and doubles as it
-// grows: for a 60-byte body, three allocations for the string (and two
-// copies) besides its output adapter's. The serializer dump() runs, writing
-// into a string reserved for a typical body, makes one. That serializer is
-// nlohmann::detail, so only the version it was written against uses it.
 inline std::string dump_json(const nlohmann::json& j) {
+    // json::dump() appends to a string that starts empty and doubles as it
+    // grows: for a 60-byte body, three allocations for the string (and two
+    // copies). The serializer dump() runs, writing into a string reserved
+    // for a typical body, makes one. That serializer is nlohmann::detail,
+    // so only the version it was written against uses it.
 #if NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR == 11
     std::string out;
     out.reserve(256);

@@ -206,11 +206,11 @@ private:
             }
             if (failure) res = error_response(failure);
 
-            const bool keep_alive = prepare(req, res);
+            const auto framed = prepare(req, res);
             watchdog_.expires_after(options().write_timeout);
-            auto writing = boost::asio::async_write(stream_, buffers_of(res), io_token());
+            auto writing = boost::asio::async_write(stream_, buffers_of(res, framed.length), io_token());
             auto [written, n] = co_await std::move(writing);
-            if (written || !keep_alive) break;
+            if (written || !framed.keep_alive) break;
         }
         co_await close_gracefully();
     }
@@ -285,21 +285,28 @@ private:
         return (*m.target)->handle(req, ctx, params_);
     }
 
-    // Version, keep-alive and Content-Length of the response to `req`;
-    // whether the connection stays open after it.
     // The response as two buffers: its head, formatted into head_ (whose
-    // capacity serves every request of the connection), and its body.
-    std::array<boost::asio::const_buffer, 2> buffers_of(const response& res) {
-        serialize_head(res.base(), head_, std::exchange(length_, std::nullopt));
+    // capacity serves every request of the connection) with `length` as its
+    // Content-Length when given, and its body.
+    std::array<boost::asio::const_buffer, 2> buffers_of(const response& res,
+                                                        std::optional<std::size_t> length = std::nullopt) {
+        serialize_head(res.base(), head_, length);
         return {boost::asio::buffer(head_), boost::asio::buffer(res.body())};
     }
 
-    bool prepare(const request& req, response& res) {
+    struct framing {
+        bool keep_alive;                    // the connection stays open after the response
+        std::optional<std::size_t> length;  // a Content-Length for the head, not among the fields
+    };
+
+    // Version, keep-alive and framing of the response to `req`.
+    framing prepare(const request& req, response& res) const {
+        namespace bhttp = boost::beast::http;
         const bool handler_closes = !res.keep_alive();
         res.version(req.version());
         const bool keep_alive = req.keep_alive() && !handler_closes && !stopping_;
         res.keep_alive(keep_alive);
-        length_ = plain_length(res);
+        std::optional<std::size_t> length;
         const unsigned status = res.result_int();
         if (status < 200 || status == 204 || status == 304) {
             // These never carry a body (a handler's would make Beast's
@@ -307,27 +314,18 @@ private:
             // "Content-Length: 0", which RFC 9110 forbids for 1xx and 204 and
             // which would misstate a 304's (the length of the 200 it stands
             // for, when the handler gives one).
-            namespace bhttp = boost::beast::http;
             res.body().clear();
             res.erase(bhttp::field::transfer_encoding);
             if (status != 304) res.erase(bhttp::field::content_length);
-        } else if (!length_) {
-            res.prepare_payload();
+        } else if (res.count(bhttp::field::content_length) || res.count(bhttp::field::transfer_encoding)) {
+            res.prepare_payload();  // the handler framed it: made to agree with the body
+        } else {
+            // Every typed route's response: its length goes into the head
+            // directly, as setting it in Beast's fields costs an allocation.
+            length = res.body().size();
         }
         if (req.method() == verb::head) res.body().clear();  // Content-Length stays the GET one
-        return keep_alive;
-    }
-
-    // The Content-Length of a response that has a body and no framing
-    // fields of its own (every typed route's): written into the head
-    // directly, as setting it in Beast's fields costs an allocation per
-    // response. Others go through prepare_payload().
-    static std::optional<std::size_t> plain_length(const response& res) {
-        const unsigned status = res.result_int();
-        if (status < 200 || status == 204 || status == 304) return std::nullopt;
-        namespace bhttp = boost::beast::http;
-        if (res.count(bhttp::field::content_length) || res.count(bhttp::field::transfer_encoding)) return std::nullopt;
-        return res.body().size();
+        return {keep_alive, length};
     }
 
     boost::asio::awaitable<bool> send_and_close(response& res) {
@@ -375,7 +373,6 @@ private:
     watchdog watchdog_;  // the deadline of the step under way; the stream's own timeouts stay off
     boost::beast::flat_buffer buffer_;
     std::string head_;  // the head of the response being written
-    std::optional<std::size_t> length_;  // its Content-Length, when not among its fields
     path_params params_;  // of the request being answered
     boost::asio::cancellation_signal cancel_;
     bool stopping_ = false;  // strand only
