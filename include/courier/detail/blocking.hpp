@@ -3,6 +3,7 @@
 #ifndef COURIER_DETAIL_BLOCKING_HPP
 #define COURIER_DETAIL_BLOCKING_HPP
 
+#include <courier/detail/serial_executor.hpp>
 #include <courier/error.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -16,11 +17,6 @@
 #include <type_traits>
 
 namespace courier::detail {
-
-template <class T>
-struct is_strand : std::false_type {};
-template <class E>
-struct is_strand<boost::asio::strand<E>> : std::true_type {};
 
 /// Whether the calling thread is running the io_context behind `ex`.
 /// Blocking such a thread on work that needs that context never ends, even

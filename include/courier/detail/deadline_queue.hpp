@@ -24,9 +24,18 @@ namespace courier::detail {
 template <class TimePoint>
 struct deadline_entry {
     TimePoint at{};
-    std::size_t index = npos;  // position in the heap; npos when not queued
+    std::size_t index = npos;  // position in the heap, or one of the states below
     void (*fire)(deadline_entry*) = nullptr;
-    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);      // not queued: fired or removed
+    static constexpr std::size_t unqueued = static_cast<std::size_t>(-2);  // expect_add() called, add() not yet
+    static constexpr std::size_t finished = static_cast<std::size_t>(-3);  // taken before it was added
+};
+
+/// What take() found.
+enum class deadline_removal {
+    removed,    ///< it was queued and is no longer: it will never fire
+    fired,      ///< it was already taken for firing
+    not_added,  ///< add() has not run yet; it will see this and return false
 };
 
 template <class Timing>
@@ -42,23 +51,39 @@ public:
         : boost::asio::execution_context::service(ctx) {}
 
     /// Queues `e` (e->at set). `ex` runs the timer; the first caller's wins.
+    /// False, and nothing queued, when `e` was taken (take()) between
+    /// expect_add() and this call.
     template <class Executor>
-    void add(entry* e, const Executor& ex) {
+    bool add(entry* e, const Executor& ex) {
         std::lock_guard lock(mutex_);
+        if (e->index == entry::finished) return false;
         if (!timer_) timer_.emplace(boost::asio::any_io_executor(ex));
         e->index = heap_.size();
         heap_.push_back(e);
         sift_up(e->index);
         if (!armed_ || e->at < armed_at_) arm(e->at);
+        return true;
+    }
+
+    /// For an entry that is added only after the work it bounds has started
+    /// (so its deadline cannot fire first) and whose work may finish, on
+    /// another thread, before add() runs: call before that work starts.
+    static void expect_add(entry* e) noexcept { e->index = entry::unqueued; }
+
+    /// Takes `e` out of the queue, or marks it taken when it is not in yet.
+    deadline_removal take(entry* e) {
+        std::lock_guard lock(mutex_);
+        if (e->index == entry::npos) return deadline_removal::fired;
+        if (e->index == entry::unqueued) {
+            e->index = entry::finished;
+            return deadline_removal::not_added;
+        }
+        erase_at(e->index);
+        return deadline_removal::removed;
     }
 
     /// Removes `e`; false when it was already taken for firing.
-    bool remove(entry* e) {
-        std::lock_guard lock(mutex_);
-        if (e->index == entry::npos) return false;
-        erase_at(e->index);
-        return true;
-    }
+    bool remove(entry* e) { return take(e) == deadline_removal::removed; }
 
     std::size_t size() const {
         std::lock_guard lock(mutex_);

@@ -23,9 +23,9 @@ public:
     static void* allocate(std::size_t size) {
         const std::size_t c = size_class(size);
         if (c < classes) {
-            auto& cache = local().cache[c];
-            for (auto& p : cache)
-                if (p) return std::exchange(p, nullptr);
+            if (auto* l = local_if_alive())
+                for (auto& p : l->cache[c])
+                    if (p) return std::exchange(p, nullptr);
             return ::operator new((c + 1) * granule);
         }
         return ::operator new(size);
@@ -52,22 +52,22 @@ private:
 
     struct thread_cache {
         std::array<std::array<void*, slots>, classes> cache{};
-        bool alive = true;
+        bool* dead;
         ~thread_cache() {
-            alive = false;
             for (auto& c : cache)
-                for (auto* p : c) ::operator delete(p);
+                for (auto*& p : c) ::operator delete(std::exchange(p, nullptr));
+            *dead = true;
         }
     };
-    static thread_cache& local() {
-        thread_local thread_cache c;
-        return c;
-    }
-    // A block freed while its thread is exiting (after the cache died) goes
-    // straight back to the heap.
+    // The cache of the calling thread; null once it was destroyed at thread
+    // exit, when a later thread_local destructor may still allocate or free
+    // an operation: then the heap serves it. The flag is trivially
+    // destructible, so it stays readable after the cache is gone.
     static thread_cache* local_if_alive() noexcept {
-        thread_local thread_cache* p = &local();
-        return p->alive ? p : nullptr;
+        thread_local constinit bool dead = false;
+        if (dead) return nullptr;
+        thread_local thread_cache c{{}, &dead};
+        return &c;
     }
 };
 

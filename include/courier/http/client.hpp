@@ -15,6 +15,7 @@
 #include <courier/http/endpoint.hpp>
 #include <courier/idempotent.hpp>
 #include <courier/system_error.hpp>
+#include <courier/detail/work_guard.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
@@ -23,7 +24,6 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 
 #include <chrono>
 #include <memory>
@@ -118,7 +118,7 @@ private:
     // client's state (pool, codec) alive meanwhile.
     template <class Handler>
     struct reply_handler {
-        using work_guard = boost::asio::executor_work_guard<
+        using work_guard = courier::detail::work_guard<
             boost::asio::associated_executor_t<Handler, executor_type>>;
 
         reply_handler(Handler&& h, std::shared_ptr<const shared> c)

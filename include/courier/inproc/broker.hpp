@@ -22,13 +22,13 @@
 #include <courier/propagation.hpp>
 #include <courier/subscription.hpp>
 #include <courier/system_error.hpp>
+#include <courier/detail/work_guard.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -247,7 +247,7 @@ public:
                 // Shared so the callback is copyable (std::function); it runs once.
                 auto h = std::make_shared<decltype(handler)>(std::move(handler));
                 // The wait for running handlers keeps the caller's context running.
-                impl->shutdown([h, ex, work = boost::asio::make_work_guard(ex)] {
+                impl->shutdown([h, ex, work = courier::detail::work_guard(ex)] {
                     boost::asio::post(ex, [h, work] { std::move(*h)(error_code{}); });
                 });
             },
@@ -490,7 +490,7 @@ private:
                 std::unique_ptr<boost::asio::steady_timer> timer;
                 executor_type ex;
                 // A parked publish keeps its handler's context running.
-                std::optional<boost::asio::executor_work_guard<executor_type>> work;
+                std::optional<courier::detail::work_guard<executor_type>> work;
             };
             auto st = std::make_shared<state>();
             st->ex = boost::asio::get_associated_executor(handler, ex);
@@ -499,7 +499,7 @@ private:
             st->handler.emplace(std::move(handler));
             auto finish = [st](error_code ec, publish_ack ack) {
                 std::optional<Handler> h;
-                std::optional<boost::asio::executor_work_guard<executor_type>> work;
+                std::optional<courier::detail::work_guard<executor_type>> work;
                 {
                     std::lock_guard l(st->m);
                     if (st->handler) {
@@ -843,7 +843,7 @@ private:
                               std::enable_shared_from_this<receive_op<Handler>> {
         receive_op(Handler h, std::shared_ptr<impl> o, detail::group_state* g)
             : handler(std::move(h)), owner(std::move(o)), group(g),
-              ex(boost::asio::get_associated_executor(handler, owner->ex)), work(boost::asio::make_work_guard(ex)) {}
+              ex(boost::asio::get_associated_executor(handler, owner->ex)), work(courier::detail::work_guard(ex)) {}
         void deliver(error_code ec, detail::entry e) override {
             if (done) return;
             done = true;
@@ -868,7 +868,7 @@ private:
         executor_type ex;
         // A pending receive keeps its io_context running, as any Asio
         // operation does.
-        boost::asio::executor_work_guard<executor_type> work;
+        courier::detail::work_guard<executor_type> work;
         bool done = false;  // guarded by the broker lock
     };
 

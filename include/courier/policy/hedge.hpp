@@ -10,6 +10,7 @@
 #include <courier/idempotent.hpp>
 #include <courier/policy/observer.hpp>
 #include <courier/detail/layered_service.hpp>
+#include <courier/detail/serial_executor.hpp>
 #include <courier/service.hpp>
 #include <courier/timing.hpp>
 
@@ -19,6 +20,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
 
@@ -84,12 +86,16 @@ private:
         o->begin(o);
     }
 
+    // Runs on a strand of the caller's executor (the executor itself when
+    // it is a strand): the attempts complete there, the hedging timer fires
+    // there and the losers' cancellation is emitted there.
     template <class Handler>
     struct op {
-        using executor = boost::asio::associated_executor_t<Handler, executor_type>;
+        using executor = courier::detail::serial_executor_t<boost::asio::associated_executor_t<Handler, executor_type>>;
 
         op(Handler&& h, hedge_service* s, request_type&& r, context&& c)
-            : handler(std::move(h)), ex(boost::asio::get_associated_executor(*handler, s->get_executor())),
+            : handler(std::move(h)),
+              ex(courier::detail::make_serial(boost::asio::get_associated_executor(*handler, s->get_executor()))),
               svc(s), req(std::move(r)), ctx(std::move(c)), timer(ex) {}
 
         std::optional<Handler> handler;
@@ -109,9 +115,12 @@ private:
             auto slot = boost::asio::get_associated_cancellation_slot(*handler);
             if (slot.is_connected())
                 slot.assign([w = std::weak_ptr<op>(self)](boost::asio::cancellation_type t) {
-                    if (auto o = w.lock()) o->cancel_all(t, boost::asio::error::operation_aborted);
+                    if (auto o = w.lock())
+                        boost::asio::dispatch(o->ex, [o, t] {
+                            if (!o->done) o->cancel_all(t, boost::asio::error::operation_aborted);
+                        });
                 });
-            launch(self);
+            boost::asio::dispatch(ex, [self] { self->launch(self); });
         }
 
         void launch(const std::shared_ptr<op>& self) {

@@ -8,6 +8,7 @@
 #include <courier/detail/deadline_queue.hpp>
 #include <courier/detail/op_handler.hpp>
 #include <courier/detail/operation.hpp>
+#include <courier/detail/serial_executor.hpp>
 #include <courier/error.hpp>
 #include <courier/policy/observer.hpp>
 #include <courier/detail/layered_service.hpp>
@@ -17,6 +18,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/error.hpp>
@@ -92,18 +94,27 @@ private:
     using time_point = typename clock::time_point;
     using queue_type = courier::detail::deadline_queue<Timing>;
 
+    // The call's state. It runs on a strand of the caller's executor (the
+    // executor itself when that is a strand): the inner call completes
+    // there and the deadline's cancellation is emitted there, since Asio's
+    // cancellation slots must not be emitted while the inner operation
+    // assigns or clears them.
     template <class Handler>
     struct op : courier::detail::deadline_entry<time_point> {
         using allocator_type = decltype(courier::detail::operation_allocator<Handler, op>(std::declval<Handler&>()));
+        using caller_executor = boost::asio::associated_executor_t<Handler, executor_type>;
+        using serial_executor = courier::detail::serial_executor_t<caller_executor>;
 
-        op(Handler&& h, timeout_service* s)
-            : handler(std::move(h)), alloc(courier::detail::operation_allocator<Handler, op>(handler)), svc(s) {
+        op(Handler&& h, const caller_executor& caller)
+            : handler(std::move(h)),
+              alloc(courier::detail::operation_allocator<Handler, op>(handler)),
+              ex(courier::detail::make_serial(caller)) {
             this->fire = &on_deadline;
         }
 
         Handler handler;
         allocator_type alloc;
-        timeout_service* svc;
+        serial_executor ex;
         boost::asio::cancellation_signal inner;
         std::atomic<int> refs{2};  // the inner call + the deadline queue
         std::atomic<bool> expired{false};
@@ -112,33 +123,46 @@ private:
             if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) courier::detail::destroy_with(alloc, this);
         }
 
-        // The timer thread: mark, then cancel the inner call on the
-        // caller's executor, where its cancellation slot lives.
+        // The timer's thread. Touches only what start() set and nothing
+        // changes afterwards: the handler may be moving out on another
+        // thread, and the service may be gone once the call completed.
         static void on_deadline(courier::detail::deadline_entry<time_point>* e) {
             auto* self = static_cast<op*>(e);
             self->expired.store(true, std::memory_order_release);
-            detail::notify(self->svc->opts_.on_event, {.kind = event_kind::timeout, .policy = "timeout",
-                                               .error = error::timeout});
-            auto ex = boost::asio::get_associated_executor(self->handler, self->svc->get_executor());
-            boost::asio::post(ex, [self] {
+            boost::asio::post(self->ex, [self] {
                 self->inner.emit(boost::asio::cancellation_type::terminal);
                 self->release();
             });
         }
 
+        // On `ex`. Everything is taken out of the op before the queue is
+        // asked about it: when the call completed before start() queued
+        // the deadline, start() frees the op as soon as take() returns.
         template <class Rep>
         void on_inner(error_code ec, Rep&& rep) {
-            // Taken back from the queue before it fired: the deadline never
-            // will, so this is the only owner and needs no atomic count.
-            const bool sole = svc->queue_->remove(this);
-            if (!sole && expired.load(std::memory_order_acquire) && ec) ec = error::timeout;
+            auto* s = svc;
             auto slot = boost::asio::get_associated_cancellation_slot(handler);
             if (slot.is_connected()) slot.clear();
             auto h = std::move(handler);
-            if (sole) courier::detail::destroy_with(alloc, this);
-            else release();
+            switch (s->queue_->take(this)) {
+            case courier::detail::deadline_removal::removed:  // the deadline never fires: the only owner
+                courier::detail::destroy_with(alloc, this);
+                break;
+            case courier::detail::deadline_removal::fired:
+                if (expired.load(std::memory_order_acquire) && ec) {
+                    ec = error::timeout;
+                    detail::notify(s->opts_.on_event,
+                                   {.kind = event_kind::timeout, .policy = "timeout", .error = error::timeout});
+                }
+                release();
+                break;
+            case courier::detail::deadline_removal::not_added:  // start() frees it
+                break;
+            }
             std::move(h)(ec, std::forward<Rep>(rep));
         }
+
+        timeout_service* svc = nullptr;
     };
 
     template <class Handler>
@@ -151,15 +175,23 @@ private:
                                                     response_type{});
         }
         using op_t = op<std::decay_t<Handler>>;
+        const auto caller = boost::asio::get_associated_executor(handler, this->get_executor());
         auto* o = courier::detail::allocate_op<op_t>(courier::detail::operation_allocator<Handler, op_t>(handler),
-                                                     std::move(handler), this);
+                                                     std::move(handler), caller);
+        o->svc = this;
+        o->at = *ctx.deadline;
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
         if (outer.is_connected())
             outer.assign([o](boost::asio::cancellation_type t) { o->inner.emit(t); });
-        o->at = *ctx.deadline;
-        queue_->add(o, boost::asio::get_associated_executor(o->handler, this->get_executor()));
-        this->call_next(boost::asio::bind_cancellation_slot(o->inner.slot(), courier::detail::op_handler<op_t, &op_t::template on_inner<response_type>>{o}),
+        // The deadline is queued once the inner call has assigned its
+        // cancellation slot, so it cannot be emitted before or during that.
+        queue_type::expect_add(o);
+        this->call_next(boost::asio::bind_cancellation_slot(
+                            o->inner.slot(),
+                            boost::asio::bind_executor(
+                                o->ex, courier::detail::op_handler<op_t, &op_t::template on_inner<response_type>>{o})),
                         std::move(req), std::move(ctx));
+        if (!queue_->add(o, caller)) courier::detail::destroy_with(o->alloc, o);
     }
 
     timeout_options opts_;

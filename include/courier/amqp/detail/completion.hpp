@@ -2,16 +2,17 @@
 // call waiting for its reply), type-erased so one queue holds every kind of
 // handler. It keeps the handler's executor busy while it waits, frees its
 // memory before the handler runs, and always completes through a post on
-// that executor: the connection's strand never runs user code inline.
+// that executor: the connection's strand never runs user code inline, nor
+// touches the caller's cancellation slot.
 #ifndef COURIER_AMQP_DETAIL_COMPLETION_HPP
 #define COURIER_AMQP_DETAIL_COMPLETION_HPP
 
 #include <courier/detail/operation.hpp>
+#include <courier/detail/slot_clearing_handler.hpp>
+#include <courier/detail/work_guard.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 
 #include <memory>
 #include <tuple>
@@ -70,10 +71,10 @@ private:
             auto h = std::move(self->handler);
             auto ex = self->work.get_executor();
             courier::detail::destroy_with(alloc, self);
-            // The operation is over: its cancellation handler must go.
-            auto slot = boost::asio::get_associated_cancellation_slot(h);
-            if (slot.is_connected()) slot.clear();
-            courier::detail::post_completion(std::move(h), ex, std::move(args)...);
+            // The operation is over and its cancellation handler must go,
+            // but on the handler's executor, where it may be emitted right now.
+            courier::detail::post_completion(courier::detail::slot_clearing_handler{std::move(h)}, ex,
+                                             std::move(args)...);
         }
         static void do_destroy(base* b) {
             auto* self = static_cast<impl*>(b);
@@ -82,7 +83,7 @@ private:
         }
 
         Handler handler;
-        boost::asio::executor_work_guard<executor_t> work;
+        courier::detail::work_guard<executor_t> work;
     };
 
     void reset() noexcept {

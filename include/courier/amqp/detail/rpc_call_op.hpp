@@ -9,11 +9,11 @@
 #include <courier/amqp/detail/rpc_call.hpp>
 #include <courier/amqp/detail/rpc_client_core.hpp>
 #include <courier/detail/operation.hpp>
+#include <courier/detail/work_guard.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/cancellation_type.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <memory>
@@ -81,7 +81,7 @@ private:
 
     allocator_type alloc_;
     Handler handler_;
-    boost::asio::executor_work_guard<executor_type> work_;
+    courier::detail::work_guard<executor_type> work_;
     [[no_unique_address]] Codec codec_;
 };
 

@@ -7,15 +7,17 @@
 #include <courier/codec.hpp>
 #include <courier/context.hpp>
 #include <courier/detail/operation.hpp>
+#include <courier/detail/work_guard.hpp>
 #include <courier/error.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <memory>
@@ -34,7 +36,12 @@ class pending_call {
 public:
     Req request;
     context ctx;
-    boost::asio::cancellation_signal inner;  // emitted on the server's executor
+    boost::asio::cancellation_signal inner;  // emitted on `serial`
+    /// Where a call that can be cancelled runs on the server: a strand of
+    /// the server's executor, so the handler and the cancellation forwarded
+    /// to it never overlap. Set before the server sees the call, then only
+    /// read; empty for a call that cannot be cancelled.
+    std::optional<boost::asio::strand<boost::asio::any_io_executor>> serial;
 
     /// Reports the outcome; ignored when the caller already gave up.
     virtual void finish(error_code ec, Rep&& rep) = 0;
@@ -106,28 +113,27 @@ public:
           ex_(ex),
           handler_(std::move(h)),
           codec_(codec) {
-        if (track_work) work_.emplace(ex_);
+        if (track_work) work_.emplace(courier::detail::track_work(ex_));
     }
 
-    /// Connects the caller's cancellation slot; `server` runs the forwarded
-    /// cancellation of a running handler on its executor. The slot holds
-    /// the server: the server side may drop its own reference as soon as it
-    /// sees the call cancelled.
-    template <class Server>
-    void arm_cancellation(const std::shared_ptr<Server>& server) {
+    /// Connects the caller's cancellation slot, before the call is handed to
+    /// the server whose executor is `server_ex`: the handler will run on a
+    /// strand of it, where the forwarded cancellation is emitted.
+    void arm_cancellation(const boost::asio::any_io_executor& server_ex) {
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (!slot.is_connected()) return;
         this->share_with_server();
-        slot.assign([this, server](boost::asio::cancellation_type type) {
+        this->serial.emplace(boost::asio::make_strand(server_ex));
+        slot.assign([this](boost::asio::cancellation_type type) {
             using ct = boost::asio::cancellation_type;
             if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;
             // The caller gave up: for the handler that is terminal whatever
             // the caller's type (co_spawn lets only terminal through).
             if (!this->decide()) return;
             ec_ = boost::asio::error::operation_aborted;
-            // The handler may be running: stop it on its own executor.
+            // The handler may be running: stop it on its strand.
             this->add_ref();
-            server->post([this] {
+            boost::asio::post(*this->serial, [this] {
                 this->inner.emit(boost::asio::cancellation_type::terminal);
                 this->release();
             });
@@ -165,7 +171,8 @@ private:
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) slot.clear();
         auto handler = std::move(handler_);
-        auto work = std::move(work_);
+        decltype(work_) work;
+        work.swap(work_);
         error_code ec = ec_;
         Result result = take_result(ec);
         this->release();  // free our state before the upcall
@@ -186,7 +193,7 @@ private:
 
     allocator_type alloc_;
     Executor ex_;
-    std::optional<boost::asio::executor_work_guard<Executor>> work_;
+    std::optional<courier::detail::tracked_executor_t<Executor>> work_;
     Handler handler_;
     [[no_unique_address]] Codec codec_;
     error_code ec_;

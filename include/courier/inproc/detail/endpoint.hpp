@@ -14,6 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <optional>
 
@@ -105,7 +106,18 @@ private:
 
     template <class Call>
     void post_job(std::shared_ptr<endpoint_base> self, Call* call) {
-        this->post(job<Call>(std::static_pointer_cast<endpoint>(std::move(self)), call));
+        job<Call> j(std::static_pointer_cast<endpoint>(std::move(self)), call);
+        if (call->serial) boost::asio::post(*call->serial, std::move(j));
+        else this->post(std::move(j));
+    }
+
+    // Where the handler runs: the call's strand when it can be cancelled
+    // (`storage` holds it), the server's executor otherwise.
+    template <class Call>
+    const boost::asio::any_io_executor& handler_executor(Call* call, boost::asio::any_io_executor& storage) const {
+        if (!call->serial) return this->executor;
+        storage = *call->serial;
+        return storage;
     }
 
     // The precondition checks every call gets before its handler runs.
@@ -125,8 +137,9 @@ private:
     // `self` keeps the handler alive while a coroutine handler is suspended.
     void run(std::shared_ptr<endpoint> self, pending_call<Req, Rep>* call) {
         if (!admit(call)) return;
+        boost::asio::any_io_executor storage;
         courier::detail::invoke_handler<Req, Rep>(
-            handler_, std::move(call->request), call->ctx, this->executor, call->inner.slot(),
+            handler_, std::move(call->request), call->ctx, handler_executor(call, storage), call->inner.slot(),
             [call, self = std::move(self)](error_code ec, Rep&& rep) {
                 call->finish_server(ec, std::move(rep));
             });
@@ -143,8 +156,9 @@ private:
             call->finish_server(ec, {});
             return;
         }
+        boost::asio::any_io_executor storage;
         courier::detail::invoke_handler<Req, Rep>(
-            handler_, std::move(req), call->ctx, this->executor, call->inner.slot(),
+            handler_, std::move(req), call->ctx, handler_executor(call, storage), call->inner.slot(),
             [call, self = std::move(self)](error_code ec, Rep rep) {
                 message out;
                 if (!ec) {
