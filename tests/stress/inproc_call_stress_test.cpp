@@ -7,7 +7,9 @@
 #include "stress/pool.hpp"
 #include "support/catch.hpp"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -70,6 +72,33 @@ void timeouts_race_replies() {
     CHECK(seen.bad_values() == 0);
 }
 
+// A function handler answers at once, on whichever thread runs it, while a
+// 20 µs deadline fires on another; each caller's handler is bound to a
+// strand of its own, which the timeout then uses as it is.
+template <class Pool>
+void timeouts_race_function_handlers() {
+    constexpr int calls = courier_stress::scaled(20'000);
+    typename courier_stress::pool_of<Pool>::type pool;
+    courier::inproc::network net;
+    courier::inproc::server srv(net, pool.get_executor());
+    srv.bind<get_user, user>("users", [](get_user req, context&) { return user{req.userId}; });
+    auto client = courier::policy::timeout(20us).wrap(
+        user_client(courier::inproc::channel<get_user, user>(pool.get_executor(), net, "users")));
+
+    courier_stress::outcomes seen(calls);
+    for (int i = 0; i < calls; ++i)
+        client.async_call(get_user{std::to_string(i)}, context{},
+                          asio::bind_executor(asio::make_strand(pool.get_executor()), [&seen, i](error_code ec, user u) {
+                              seen.record(i, ec, !ec && u.id == std::to_string(i));
+                          }));
+    REQUIRE(seen.wait_all(60s));
+    pool.join();
+    INFO(seen.summary());
+    seen.check_exactly_once();
+    CHECK(seen.count(error_code{}) + seen.count(error::timeout) == calls);
+    CHECK(seen.bad_values() == 0);
+}
+
 }  // namespace
 
 TEST_CASE("inproc calls with timeouts racing their replies complete exactly once on an io_context run by four threads",
@@ -80,4 +109,10 @@ TEST_CASE("inproc calls with timeouts racing their replies complete exactly once
 TEST_CASE("inproc calls with timeouts racing their replies complete exactly once on a thread_pool",
           "[stress][inproc][timeout]") {
     timeouts_race_replies<asio::thread_pool>();
+}
+
+TEST_CASE("inproc calls to a function handler with deadlines firing as it answers complete exactly once on a pool",
+          "[stress][inproc][timeout]") {
+    timeouts_race_function_handlers<asio::io_context>();
+    timeouts_race_function_handlers<asio::thread_pool>();
 }

@@ -97,7 +97,7 @@ private:
             auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
                                                        std::move(handler), ex, track_work, std::move(req),
                                                        std::move(ctx));
-            p->arm_cancellation(ep->executor);
+            p->arm_cancellation(ep);
             auto& typed = static_cast<detail::typed_endpoint<Req, Rep>&>(*ep);
             typed.start(std::move(ep), p);
             return;
@@ -112,7 +112,7 @@ private:
         auto* p = courier::detail::allocate_op<op>(courier::detail::operation_allocator<Handler, op>(handler),
                                                    std::move(handler), ex, track_work, std::move(msg), context{},
                                                    codec_);
-        p->arm_cancellation(ep->executor);
+        p->arm_cancellation(ep);
         auto& endpoint = *ep;
         endpoint.start_wire(std::move(ep), p);
     }

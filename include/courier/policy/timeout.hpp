@@ -80,7 +80,8 @@ public:
         : base(std::move(svc)),
           opts_(std::move(opts)),
           queue_(&boost::asio::use_service<courier::detail::deadline_queue<Timing>>(
-              boost::asio::query(this->svc_.get_executor(), boost::asio::execution::context))) {}
+              boost::asio::query(this->svc_.get_executor(), boost::asio::execution::context))),
+          serial_(this->svc_.get_executor()) {}
 
 
     /// Calls the inner service with `ctx.deadline` tightened to now +
@@ -94,27 +95,24 @@ private:
     using time_point = typename clock::time_point;
     using queue_type = courier::detail::deadline_queue<Timing>;
 
-    // The call's state. It runs on a strand of the caller's executor (the
-    // executor itself when that is a strand): the inner call completes
-    // there and the deadline's cancellation is emitted there, since Asio's
-    // cancellation slots must not be emitted while the inner operation
-    // assigns or clears them.
-    template <class Handler>
+    // The call's state. It runs on `Executor`, the caller's executor when
+    // that runs one handler at a time and a strand of it otherwise: the
+    // inner call completes there and the deadline's cancellation is emitted
+    // there, since Asio's cancellation slots must not be emitted while the
+    // inner operation assigns or clears them.
+    template <class Handler, class Executor>
     struct op : courier::detail::deadline_entry<time_point> {
         using allocator_type = decltype(courier::detail::operation_allocator<Handler, op>(std::declval<Handler&>()));
-        using caller_executor = boost::asio::associated_executor_t<Handler, executor_type>;
-        using serial_executor = courier::detail::serial_executor_t<caller_executor>;
 
-        op(Handler&& h, const caller_executor& caller)
-            : handler(std::move(h)),
-              alloc(courier::detail::operation_allocator<Handler, op>(handler)),
-              ex(courier::detail::make_serial(caller)) {
+        op(Handler&& h, const Executor& e, timeout_service* s)
+            : handler(std::move(h)), alloc(courier::detail::operation_allocator<Handler, op>(handler)), ex(e), svc(s) {
             this->fire = &on_deadline;
         }
 
         Handler handler;
         allocator_type alloc;
-        serial_executor ex;
+        Executor ex;
+        timeout_service* svc;
         boost::asio::cancellation_signal inner;
         std::atomic<int> refs{2};  // the inner call + the deadline queue
         std::atomic<bool> expired{false};
@@ -161,8 +159,6 @@ private:
             }
             std::move(h)(ec, std::forward<Rep>(rep));
         }
-
-        timeout_service* svc = nullptr;
     };
 
     template <class Handler>
@@ -174,11 +170,23 @@ private:
             return courier::detail::post_completion(std::move(handler), this->get_executor(), error_code(error::timeout),
                                                     response_type{});
         }
-        using op_t = op<std::decay_t<Handler>>;
         const auto caller = boost::asio::get_associated_executor(handler, this->get_executor());
+        using caller_executor = std::decay_t<decltype(caller)>;
+        if constexpr (courier::detail::is_strand<caller_executor>::value) {
+            launch(std::move(handler), caller, caller, std::move(req), std::move(ctx));
+        } else if (serial_.runs_serially(caller)) {
+            launch(std::move(handler), caller, caller, std::move(req), std::move(ctx));
+        } else {
+            launch(std::move(handler), caller, boost::asio::make_strand(caller), std::move(req), std::move(ctx));
+        }
+    }
+
+    template <class Handler, class CallerExecutor, class Executor>
+    void launch(Handler&& handler, const CallerExecutor& caller, const Executor& ex, request_type&& req,
+                context&& ctx) {
+        using op_t = op<std::decay_t<Handler>, Executor>;
         auto* o = courier::detail::allocate_op<op_t>(courier::detail::operation_allocator<Handler, op_t>(handler),
-                                                     std::move(handler), caller);
-        o->svc = this;
+                                                     std::move(handler), ex, this);
         o->at = *ctx.deadline;
         auto outer = boost::asio::get_associated_cancellation_slot(o->handler);
         if (outer.is_connected())
@@ -186,16 +194,20 @@ private:
         // The deadline is queued once the inner call has assigned its
         // cancellation slot, so it cannot be emitted before or during that.
         queue_type::expect_add(o);
-        this->call_next(boost::asio::bind_cancellation_slot(
-                            o->inner.slot(),
-                            boost::asio::bind_executor(
-                                o->ex, courier::detail::op_handler<op_t, &op_t::template on_inner<response_type>>{o})),
-                        std::move(req), std::move(ctx));
+        using inner_handler = courier::detail::op_handler<op_t, &op_t::template on_inner<response_type>>;
+        if constexpr (std::is_same_v<Executor, CallerExecutor>)  // op_handler presents the caller's executor
+            this->call_next(boost::asio::bind_cancellation_slot(o->inner.slot(), inner_handler{o}), std::move(req),
+                            std::move(ctx));
+        else
+            this->call_next(
+                boost::asio::bind_cancellation_slot(o->inner.slot(), boost::asio::bind_executor(o->ex, inner_handler{o})),
+                std::move(req), std::move(ctx));
         if (!queue_->add(o, caller)) courier::detail::destroy_with(o->alloc, o);
     }
 
     timeout_options opts_;
     queue_type* queue_;
+    courier::detail::serial_hint serial_;
 };
 
 }  // namespace courier::policy

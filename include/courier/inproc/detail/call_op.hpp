@@ -117,26 +117,32 @@ public:
     }
 
     /// Connects the caller's cancellation slot, before the call is handed to
-    /// the server whose executor is `server_ex`: the handler will run on a
-    /// strand of it, where the forwarded cancellation is emitted.
-    void arm_cancellation(const boost::asio::any_io_executor& server_ex) {
+    /// `server`, which runs the forwarded cancellation of a running handler:
+    /// on a strand of its executor, where the handler will run too, when its
+    /// handler can observe cancellation and its executor may run several
+    /// handlers at once. The slot holds the server: the server side may drop
+    /// its own reference as soon as it sees the call cancelled.
+    template <class Server>
+    void arm_cancellation(const std::shared_ptr<Server>& server) {
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (!slot.is_connected()) return;
         this->share_with_server();
-        this->serial.emplace(boost::asio::make_strand(server_ex));
-        slot.assign([this](boost::asio::cancellation_type type) {
+        if (server->needs_strand) this->serial.emplace(boost::asio::make_strand(server->executor));
+        slot.assign([this, server](boost::asio::cancellation_type type) {
             using ct = boost::asio::cancellation_type;
             if ((type & (ct::terminal | ct::partial | ct::total)) == ct::none) return;
             // The caller gave up: for the handler that is terminal whatever
             // the caller's type (co_spawn lets only terminal through).
             if (!this->decide()) return;
             ec_ = boost::asio::error::operation_aborted;
-            // The handler may be running: stop it on its strand.
+            // The handler may be running: stop it where it runs.
             this->add_ref();
-            boost::asio::post(*this->serial, [this] {
+            auto stop = [this] {
                 this->inner.emit(boost::asio::cancellation_type::terminal);
                 this->release();
-            });
+            };
+            if (this->serial) boost::asio::post(*this->serial, std::move(stop));
+            else server->post(std::move(stop));
             post_completion();
         });
     }

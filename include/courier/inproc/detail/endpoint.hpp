@@ -5,6 +5,7 @@
 
 #include <courier/codec.hpp>
 #include <courier/detail/invoke_handler.hpp>
+#include <courier/detail/serial_executor.hpp>
 #include <courier/detail/spinlock.hpp>
 #include <courier/error.hpp>
 #include <courier/inproc/detail/call_op.hpp>
@@ -26,8 +27,14 @@ namespace courier::inproc::detail {
 
 class endpoint_base {
 public:
-    endpoint_base(const std::type_info& req, const std::type_info& rep, boost::asio::any_io_executor ex)
-        : request_type(req), response_type(rep), executor(std::move(ex)) {
+    /// `observes_cancellation`: the handler is a coroutine or a service,
+    /// which receive the caller's cancellation.
+    endpoint_base(const std::type_info& req, const std::type_info& rep, boost::asio::any_io_executor ex,
+                  bool observes_cancellation)
+        : request_type(req),
+          response_type(rep),
+          executor(std::move(ex)),
+          needs_strand(observes_cancellation && !courier::detail::runs_serially(executor)) {
         if (auto* concrete = executor.target<boost::asio::io_context::executor_type>()) io_executor = *concrete;
     }
 
@@ -47,6 +54,10 @@ public:
     const std::type_info& request_type;
     const std::type_info& response_type;
     const boost::asio::any_io_executor executor;
+    /// Whether a call that can be cancelled runs its handler on a strand of
+    /// `executor`, where the cancellation is emitted: Asio's cancellation
+    /// slots must not be emitted while the handler assigns or clears them.
+    const bool needs_strand;
     std::optional<boost::asio::io_context::executor_type> io_executor;
 };
 
@@ -73,7 +84,9 @@ template <class Req, class Rep, class Handler, class Codec>
 class endpoint final : public typed_endpoint<Req, Rep> {
 public:
     endpoint(Handler h, Codec codec, boost::asio::any_io_executor ex)
-        : typed_endpoint<Req, Rep>(typeid(Req), typeid(Rep), std::move(ex)),
+        : typed_endpoint<Req, Rep>(typeid(Req), typeid(Rep), std::move(ex),
+                                   courier::detail::handler_kind_of<Handler, Req, Rep> !=
+                                       courier::detail::handler_kind::function),
           handler_(std::move(h)),
           codec_(std::move(codec)) {}
 
