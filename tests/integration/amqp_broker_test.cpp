@@ -342,6 +342,42 @@ TEST_CASE("amqp unroutable: a mandatory message no queue takes fails with error:
     close(ioc, b);
 }
 
+TEST_CASE("amqp unroutable: a returned message fails its own publish, not another in flight with the same id",
+          "[amqp]") {
+    asio::io_context ioc;
+    amqp::broker b(ioc.get_executor(), options());
+    const auto routed_topic = rabbitmq::unique_name("dup.routed");
+    const auto lost_topic = rabbitmq::unique_name("dup.lost");
+    inbox in;
+    auto s = b.subscribe(routed_topic, rabbitmq::unique_name("dup.group"), in.handler());
+    wait_subscribed(ioc, b, routed_topic, {&in});
+    CHECK(publish(ioc, b, lost_topic, make_message("declares it", "d0")).ec == courier::error::unroutable);
+    // Pairs with one id, all in flight at once: the routed publish of a pair
+    // waits for the disk, its twin comes back at once.
+    constexpr int pairs = 50;
+    std::vector<std::shared_ptr<publish_result>> routed, lost;
+    for (int i = 0; i < pairs; ++i) {
+        const auto id = "dup-" + std::to_string(i);
+        routed.push_back(start_publish(b, routed_topic, make_message("kept", id)));
+        lost.push_back(start_publish(b, lost_topic, make_message("lost", id)));
+    }
+    REQUIRE(run_until(ioc, [&] {
+        return std::all_of(routed.begin(), routed.end(), [](auto& r) { return r->done; }) &&
+               std::all_of(lost.begin(), lost.end(), [](auto& r) { return r->done; });
+    }));
+    for (int i = 0; i < pairs; ++i) {
+        INFO("pair " << i << ": " << routed[i]->ec.message() << " / " << lost[i]->ec.message());
+        CHECK_FALSE(routed[i]->ec);
+        CHECK(routed[i]->ack.routed == 1);
+        CHECK(lost[i]->ec == courier::error::unroutable);
+    }
+    // Subscribers never see the header that tags a publish for its return.
+    REQUIRE(run_until(ioc, [&] { return in.items.size() == pairs; }));
+    for (const auto& item : in.items) CHECK_FALSE(item.headers.contains("x-courier-publish-seq"));
+    s.unsubscribe();
+    close(ioc, b);
+}
+
 TEST_CASE("amqp prefetch: at most `prefetch` deliveries are in handlers at once", "[amqp]") {
     asio::io_context ioc;
     amqp::broker b(ioc.get_executor(), options(amqp::addressing::queue));

@@ -170,7 +170,6 @@ struct pending_confirm {
     std::uint64_t tag = 0;
     std::uint64_t ticket = 0;
     std::optional<std::chrono::steady_clock::time_point> deadline;
-    std::size_t id_hash = 0;  // the message id's, to match a basic.return
     bool settled = false;
     error_code returned;      // basic.return's reply, when it came back
     completion<error_code, publish_ack> done;
@@ -570,19 +569,26 @@ private:
         p.exchange = std::move(job.exchange);
         p.routing_key = std::move(job.routing_key);
         p.mandatory = opts_.mandatory;
+        tag_for_return(job.properties);
         if (auto ec = pub_ch_->publish(p, job.properties, job.body)) return job.done(ec, publish_ack{});
-        expect_confirm(job.properties, std::move(job.done), job.ticket, job.deadline);
+        expect_confirm(std::move(job.done), job.ticket, job.deadline);
+    }
+
+    // A mandatory publish carries the tag its confirm will have, which its
+    // basic.return (if any) brings back: see publish_seq_header.
+    void tag_for_return(basic_properties& props) const {
+        if (!opts_.mandatory) return;
+        (props.headers ? *props.headers : props.headers.emplace())
+            .set(publish_seq_header, field_value{static_cast<std::int64_t>(next_tag_)});
     }
 
     // A publish went out on the publish channel: its confirm is the next tag.
-    void expect_confirm(const basic_properties& props, completion<error_code, publish_ack> done,
-                        std::uint64_t ticket = 0,
+    void expect_confirm(completion<error_code, publish_ack> done, std::uint64_t ticket = 0,
                         std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt) {
         pending_confirm pc;
         pc.tag = next_tag_++;
         pc.ticket = ticket;
         pc.deadline = deadline;
-        if (opts_.mandatory && props.message_id) pc.id_hash = std::hash<std::string>{}(*props.message_id);
         pc.done = std::move(done);
         pending_.push_back(std::move(pc));
     }
@@ -649,13 +655,17 @@ private:
             auto it = queues_.find(r->routing_key);
             if (it != queues_.end() && it->second.ready) queues_.erase(it);
         }
-        const auto& id = a.properties().message_id;
-        if (!id) return;
-        const auto h = std::hash<std::string>{}(*id);
+        const auto& headers = a.properties().headers;
+        const auto* seq = headers ? headers->find(publish_seq_header) : nullptr;
+        const auto* tag = seq ? seq->get_if<std::int64_t>() : nullptr;
+        if (!tag) return;
         // RabbitMQ returns a message before it confirms it.
         for (auto& p : pending_)
-            if (!p.settled && p.id_hash == h && !p.returned) {
-                p.returned = r->reply_code == 312 ? error_code(courier::error::unroutable) : make_reply_error(r->reply_code);
+            if (p.tag == static_cast<std::uint64_t>(*tag)) {
+                if (!p.settled && !p.returned)
+                    p.returned = r->reply_code == static_cast<std::uint16_t>(reply_code::no_route)
+                                     ? error_code(courier::error::unroutable)
+                                     : make_reply_error(r->reply_code);
                 break;
             }
     }
@@ -941,8 +951,10 @@ private:
         auto props = d->properties;
         (props.headers ? *props.headers : props.headers.emplace())
             .set(dead_letter_reason_header, std::string("body_too_large"));
+        tag_for_return(props);
         // Without the reason when it makes the header frame too large: the
-        // properties as they came fit one.
+        // properties as they came fit one (a return then finds no publish,
+        // and the confirm alone settles the move).
         if (pub_ch_->begin_publish(p, props, size) && pub_ch_->begin_publish(p, d->properties, size)) return;
         forward_ = forwarding{c.ch.get(), std::move(d)};
     }
@@ -953,7 +965,7 @@ private:
         if (a.in_content()) return;
         auto d = std::move(forward_->d);
         forward_.reset();
-        expect_confirm(d->properties, completion<error_code, publish_ack>(
+        expect_confirm(completion<error_code, publish_ack>(
                                           [self = shared_from_this(), d](error_code ec, publish_ack) { self->after_move(d, ec); },
                                           strand_));
         release_large_waiting();

@@ -18,6 +18,12 @@
 
 namespace courier::amqp::detail {
 
+/// The publish's sequence number on its connection (its confirm's delivery
+/// tag), set on every mandatory publish: a basic.return carries no delivery
+/// tag, and a message id need not be unique, so this is how a return finds
+/// its publish. Consumers never see it (from_properties drops it).
+inline constexpr std::string_view publish_seq_header = "x-courier-publish-seq";
+
 inline void to_properties(message& msg, basic_properties& p) {
     if (!msg.content_type.empty()) p.content_type = std::move(msg.content_type);
     if (!msg.id.empty()) p.message_id = std::move(msg.id);
@@ -56,7 +62,7 @@ inline void from_properties(const basic_properties& p, message& msg) {
     if (p.headers) {
         std::string text;
         for (const auto& [k, v] : *p.headers)
-            if (header_text(v, text)) msg.headers.set(k, std::move(text));
+            if (k != publish_seq_header && header_text(v, text)) msg.headers.set(k, std::move(text));
     }
 }
 
