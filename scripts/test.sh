@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Configures, builds and runs the tests for each preset in turn (default:
-# dev, then asan). COURIER_TEST_PRESETS overrides the list, e.g.
-#   COURIER_TEST_PRESETS="dev asan tsan" scripts/test.sh
+# dev, then asan, then tsan, which builds only the tests that run threads).
+# COURIER_TEST_PRESETS overrides the list, e.g.
+#   COURIER_TEST_PRESETS="dev" scripts/test.sh
 # COURIER_JOBS sets the parallelism (default 2). Exits non-zero on the first
 # failure; prints how long each stage took.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-read -r -a presets <<<"${COURIER_TEST_PRESETS:-dev asan}"
+read -r -a presets <<<"${COURIER_TEST_PRESETS:-dev asan tsan}"
 jobs="${COURIER_JOBS:-2}"
 
 stage() {

@@ -24,21 +24,29 @@ namespace courier_stress {
 
 inline constexpr unsigned threads = 4;
 
-/// `n` in an optimized build; a quarter of it under ThreadSanitizer, which
-/// runs this code 5-15 times slower, so a stage stays within minutes.
-constexpr int scaled(int n) {
+/// Whether ThreadSanitizer instruments this build; it runs this code 5-15
+/// times slower.
+constexpr bool under_tsan() {
 #if defined(__SANITIZE_THREAD__)
-    return n / 4;
+    return true;
 #elif defined(__has_feature)
 #  if __has_feature(thread_sanitizer)
-    return n / 4;
+    return true;
 #  else
-    return n;
+    return false;
 #  endif
 #else
-    return n;
+    return false;
 #endif
 }
+
+/// `n` operations in a plain build, a quarter of them under TSan, so a
+/// stage stays within minutes.
+constexpr int scaled(int n) { return under_tsan() ? n / 4 : n; }
+
+/// How much longer than in a plain build a path takes under TSan: timing
+/// that must put a deadline in the middle of the work scales by it.
+constexpr int slowdown = under_tsan() ? 10 : 1;
 
 /// An io_context constructed for, and run by, `threads` threads.
 class io_pool {

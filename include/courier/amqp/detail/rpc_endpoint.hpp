@@ -1,7 +1,9 @@
 // The server side of one RPC: a request as amqp::rpc_server received it,
 // and the type-erased binding of a handler to a queue that answers it. The
-// endpoint runs on the server's executor: it decodes the request, runs the
-// handler (cancelled at the request's deadline), and encodes the reply, or
+// endpoint runs on the server's executor (a strand of it for a handler that
+// can be cancelled, see courier/detail/serial_executor.hpp): it decodes the
+// request, runs the handler (cancelled at the request's deadline), and
+// encodes the reply, or
 // the error headers, before handing the request back to the broker's strand
 // to be answered and acked.
 #ifndef COURIER_AMQP_DETAIL_RPC_ENDPOINT_HPP
@@ -14,6 +16,7 @@
 #include <courier/context.hpp>
 #include <courier/detail/deadline_queue.hpp>
 #include <courier/detail/invoke_handler.hpp>
+#include <courier/detail/serial_executor.hpp>
 #include <courier/error.hpp>
 #include <courier/message.hpp>
 #include <courier/propagation.hpp>
@@ -24,6 +27,7 @@
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -62,6 +66,9 @@ struct rpc_request : courier::detail::deadline_entry<context::clock::time_point>
 
     // Cancels a coroutine or service handler at the request's deadline.
     boost::asio::cancellation_signal cancel;
+    // Where such a handler runs and `cancel` is emitted, when the server's
+    // executor may run several handlers at once; set before it is posted.
+    std::optional<boost::asio::strand<boost::asio::any_io_executor>> serial;
     std::atomic<bool> finished{false};
     std::shared_ptr<rpc_request> keep_alive;  // the deadline queue's hold on this
 };
@@ -92,26 +99,38 @@ inline void set_error_reply(rpc_request& r, const error_code& ec, std::string te
 
 class rpc_endpoint {
 public:
-    explicit rpc_endpoint(boost::asio::any_io_executor ex)
+    /// `observes_cancellation`: the handler is a coroutine or a service.
+    rpc_endpoint(boost::asio::any_io_executor ex, bool observes_cancellation)
         : ex_(std::move(ex)),
           deadlines_(&boost::asio::use_service<courier::detail::deadline_queue<steady_timing>>(
-              boost::asio::query(ex_, boost::asio::execution::context))) {}
+              boost::asio::query(ex_, boost::asio::execution::context))),
+          needs_strand_(observes_cancellation && !courier::detail::runs_serially(ex_)) {}
     virtual ~rpc_endpoint() = default;
     rpc_endpoint(const rpc_endpoint&) = delete;
     rpc_endpoint& operator=(const rpc_endpoint&) = delete;
 
     const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
 
-    /// Posts `r` to the server's executor, to be run there; if that
-    /// executor is destroyed first, the request goes back to its queue.
+    /// Posts `r` to the server's executor, to be run there (on a strand of
+    /// it of its own when its handler can be cancelled while other threads
+    /// run that executor); if that executor is destroyed first, the request
+    /// goes back to its queue.
     void post(std::shared_ptr<rpc_request> r) {
-        boost::asio::post(ex_, job(std::move(r)));
+        if (!needs_strand_) return boost::asio::post(ex_, job(std::move(r)));
+        auto& serial = r->serial.emplace(boost::asio::make_strand(ex_));
+        boost::asio::post(serial, job(std::move(r)));
     }
 
 protected:
     /// On the server's executor: decode, run the handler, encode; then
     /// done(r) exactly once.
     virtual void run(std::shared_ptr<rpc_request> r) = 0;
+
+    /// Where the handler of `r` runs.
+    static boost::asio::any_io_executor handler_executor(const rpc_request& r) {
+        if (r.serial) return *r.serial;
+        return r.endpoint->ex_;
+    }
 
     /// Arms the cancellation of the handler at the request's deadline.
     void watch_deadline(const std::shared_ptr<rpc_request>& r) {
@@ -188,7 +207,7 @@ private:
     static void on_deadline(courier::detail::deadline_entry<context::clock::time_point>* e) {
         auto* raw = static_cast<rpc_request*>(e);
         auto r = std::move(raw->keep_alive);
-        auto ex = r->endpoint->ex_;
+        auto ex = handler_executor(*r);
         boost::asio::post(ex, [r = std::move(r)] {
             if (!r->finished.load(std::memory_order_acquire)) r->cancel.emit(boost::asio::cancellation_type::terminal);
         });
@@ -196,13 +215,17 @@ private:
 
     boost::asio::any_io_executor ex_;
     courier::detail::deadline_queue<steady_timing>* deadlines_;
+    bool needs_strand_;
 };
 
 template <class Req, class Rep, class Handler, class Codec>
 class rpc_endpoint_impl final : public rpc_endpoint {
 public:
     rpc_endpoint_impl(Handler h, Codec codec, boost::asio::any_io_executor ex)
-        : rpc_endpoint(std::move(ex)), handler_(std::move(h)), codec_(std::move(codec)) {}
+        : rpc_endpoint(std::move(ex), courier::detail::handler_kind_of<Handler, Req, Rep> !=
+                                          courier::detail::handler_kind::function),
+          handler_(std::move(h)),
+          codec_(std::move(codec)) {}
 
 private:
     void run(std::shared_ptr<rpc_request> r) override {
@@ -216,8 +239,9 @@ private:
         watch_deadline(r);
         auto& ctx = r->ctx;
         auto slot = r->cancel.slot();
+        const auto ex = handler_executor(*r);
         courier::detail::invoke_handler<Req, Rep>(
-            handler_, std::move(req), ctx, executor(), slot,
+            handler_, std::move(req), ctx, ex, slot,
             [this, running = running_request(std::move(r), this)](error_code ec, Rep rep) mutable {
                 auto r = running.take();
                 std::string diagnostic;
