@@ -15,6 +15,7 @@
 #include <courier/http/endpoint.hpp>
 #include <courier/idempotent.hpp>
 #include <courier/system_error.hpp>
+#include <courier/detail/slot_clearing_handler.hpp>
 #include <courier/detail/work_guard.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -140,7 +141,9 @@ private:
             x.reset();  // back to the allocator before the caller runs
             auto ex = work.get_executor();
             work.reset();
-            boost::asio::dispatch(ex, boost::asio::append(std::move(handler), ec, std::move(rep)));
+            // The caller's slot is cleared where the caller emits, its executor.
+            boost::asio::dispatch(ex, boost::asio::append(courier::detail::slot_clearing_handler{std::move(handler)}, ec,
+                                                          std::move(rep)));
         }
     };
 

@@ -214,11 +214,10 @@ private:
     }
 
     // Never inline: the waiting call continues on the pool's executor, the
-    // one its clients' operations run on.
+    // one its clients' operations run on, and through the waiter's own
+    // executor (its exchange's strand) when it has one.
     void post_waiter(waiter w, boost::system::error_code ec, detail::connection_ptr conn) {
-        boost::asio::post(ex_, [w = std::move(w), ec, conn = std::move(conn)]() mutable {
-            std::move(w)(ec, std::move(conn));
-        });
+        boost::asio::post(ex_, boost::asio::append(std::move(w), ec, std::move(conn)));
     }
     struct dns_entry {
         endpoints addresses;

@@ -13,6 +13,7 @@
 #define COURIER_HTTP_DETAIL_EXCHANGE_HPP
 
 #include <courier/call_feedback.hpp>
+#include <courier/detail/serial_executor.hpp>
 #include <courier/context.hpp>
 #include <courier/error.hpp>
 #include <courier/http/connection_pool.hpp>
@@ -34,6 +35,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -139,21 +141,40 @@ struct exchange {
 
 using exchange_ptr = std::unique_ptr<exchange>;
 
+/// Carries the caller's cancellation to the exchange's executor, where the
+/// exchange's steps assign and clear the slots of their reads and writes:
+/// the caller emits on its own executor, and Asio's slots must not be
+/// emitted concurrently with those steps. Emissions that arrive after the
+/// exchange completed are dropped.
+struct cancellation_forwarder {
+    explicit cancellation_forwarder(boost::asio::any_io_executor e) : ex(std::move(e)) {}
+    boost::asio::any_io_executor ex;
+    boost::asio::cancellation_signal signal;  // the exchange's "caller slot"
+    bool done = false;                        // on `ex`
+};
+
 /// Completes an exchange: an error, or none and the exchange with its
 /// response (a 2xx, or another status the caller maps; see exchange_op).
 /// Type-erased, and deliberately without the erased handler's executor: the
-/// exchange runs on the pool's executor (Asio 1.81's any_completion_executor
-/// cannot be required to be non-blocking, which Beast needs), and the typed
-/// client dispatches its own completion to the caller's executor. The
-/// cancellation slot is the caller's.
+/// exchange runs on the pool's executor (a strand of it when several threads
+/// may run it; Asio 1.81's any_completion_executor cannot be required to be
+/// non-blocking, which Beast needs), and the typed client dispatches its own
+/// completion to the caller's executor. The cancellation slot is the
+/// forwarder's, when the caller has one.
 struct exchange_handler {
     using erased = boost::asio::any_completion_handler<void(error_code, std::unique_ptr<exchange>)>;
     erased handler;
+    std::shared_ptr<cancellation_forwarder> forwarder{};
 
     using cancellation_slot_type = boost::asio::cancellation_slot;
-    cancellation_slot_type get_cancellation_slot() const noexcept { return handler.get_cancellation_slot(); }
+    cancellation_slot_type get_cancellation_slot() const noexcept {
+        return forwarder ? forwarder->signal.slot() : cancellation_slot_type();
+    }
 
-    void operator()(error_code ec, std::unique_ptr<exchange> x) { std::move(handler)(ec, std::move(x)); }
+    void operator()(error_code ec, std::unique_ptr<exchange> x) {
+        if (forwarder) forwarder->done = true;
+        std::move(handler)(ec, std::move(x));
+    }
 };
 
 class exchange_op {
@@ -409,9 +430,19 @@ private:
 template <class Handler = exchange_handler>
 void async_exchange(exchange_ptr x, error_code early, Handler&& handler) {
     static_assert(std::is_same_v<std::decay_t<Handler>, exchange_handler>, "one instantiation: pass an exchange_handler");
-    auto ex = x->pool.get_executor();
+    boost::asio::any_io_executor ex = x->pool.get_executor();
+    if (!courier::detail::runs_serially(ex)) ex = boost::asio::make_strand(ex);
+    exchange_handler h = std::forward<Handler>(handler);
+    if (auto caller = h.handler.get_cancellation_slot(); caller.is_connected()) {
+        h.forwarder = std::make_shared<cancellation_forwarder>(ex);
+        caller.assign([fw = h.forwarder](boost::asio::cancellation_type t) {
+            boost::asio::post(fw->ex, [fw, t] {
+                if (!fw->done) fw->signal.emit(t);
+            });
+        });
+    }
     boost::asio::async_compose<exchange_handler, void(error_code, exchange_ptr)>(
-        exchange_op(std::move(x), early), handler, ex);
+        exchange_op(std::move(x), early), h, ex);
 }
 
 }  // namespace courier::http::detail
