@@ -65,8 +65,9 @@ public:
     using executor_type = boost::asio::any_io_executor;
 
     /// Handlers run on `ex` (default: the broker's executor). When several
-    /// threads run it, use a strand if handlers share state or are
-    /// coroutines that must receive cancellation safely.
+    /// threads run it, use a strand if handlers share state; a coroutine or
+    /// service handler runs on a strand of `ex` of its own, where its
+    /// deadline's cancellation is emitted.
     explicit rpc_server(broker& b, rpc_server_options opts = {}, executor_type ex = {})
         : core_(std::make_shared<detail::rpc_server_core>(
               b.impl(), detail::rpc_server_settings{opts.prefetch, std::move(opts.on_consuming)},

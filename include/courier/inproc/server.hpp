@@ -18,8 +18,9 @@ namespace courier::inproc {
 
 /// Serves handlers on in-process endpoints. Handlers run on the server's
 /// executor; callers may be on any thread or io_context. When several
-/// threads run that executor's context, use a strand if handlers share state
-/// or are coroutines that must receive cancellation safely.
+/// threads run that executor's context, use a strand if handlers share
+/// state; a coroutine or service handler whose caller can cancel runs on a
+/// strand of the executor of its own, where that cancellation is emitted.
 /// Closing (or destroying) the server unbinds its endpoints: later calls
 /// fail with error::unknown_endpoint; calls already started finish.
 class server {
