@@ -82,12 +82,12 @@ TEST_CASE("amqp stress: RPC calls whose deadlines land as handlers answer comple
     amqp::rpc_server server(server_broker, {.on_consuming = [&](const std::string&) {
                                                std::call_once(once, [&] { consuming.set_value(); });
                                            }});
-    // Answers after 0-9 ms: against a 5 ms deadline about half time out (ten
-    // times both under TSan),
+    // Answers after 0-40 ms: against a 20 ms deadline about half time out
+    // (ten times both under TSan; far above a loaded round trip),
     // the server cancelling its handler at the deadline it received.
     std::atomic<int> handlers_cancelled{0};
     server.bind<lookup, found>(queue, [&](lookup req, courier::context&) -> asio::awaitable<found> {
-        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::microseconds(req.id * 7919 % (9000 * courier_stress::slowdown)));
+        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::microseconds(req.id * 7919 % (40'000 * courier_stress::slowdown)));
         try {
             co_await t.async_wait(asio::use_awaitable);
         } catch (const boost::system::system_error&) {
@@ -98,7 +98,7 @@ TEST_CASE("amqp stress: RPC calls whose deadlines land as handlers answer comple
     });
     REQUIRE(consuming.get_future().wait_for(30s) == std::future_status::ready);
 
-    auto client = courier::policy::timeout(5ms * courier_stress::slowdown).wrap(amqp::rpc_client<lookup, found>(client_broker, queue));
+    auto client = courier::policy::timeout(20ms * courier_stress::slowdown).wrap(amqp::rpc_client<lookup, found>(client_broker, queue));
     courier_stress::outcomes seen(calls);
     // At most 64 calls in flight, so a deadline measures the handler and
     // the round trip rather than the queue of calls not yet sent.
@@ -111,12 +111,7 @@ TEST_CASE("amqp stress: RPC calls whose deadlines land as handlers answer comple
         });
     });
     REQUIRE(seen.wait_all(120s));
-    INFO(seen.summary());
-    seen.check_exactly_once();
-    CHECK(seen.count(error_code{}) + seen.count(courier::error::timeout) == calls);
-    CHECK(seen.count(error_code{}) > 0);  // both outcomes happened: the race was run
-    CHECK(seen.count(courier::error::timeout) > 0);
-    CHECK(seen.bad_values() == 0);
+    seen.check_deadline_race();
     server.close();
     close_all({&server_broker, &client_broker});
     pool.join();

@@ -146,8 +146,10 @@ void full_stack_from_threads() {
                          seen.count(error::bulkhead_full) + seen.count(error::unavailable) +
                          seen.count(error::retries_exhausted);
     CHECK(expected == calls);
-    CHECK(seen.count(error_code{}) > 0);
     CHECK(seen.bad_values() == 0);
+    // A third of the attempts fail, over the 30% threshold: the breaker
+    // moved, from many threads, and its transitions still form one chain.
+    CHECK(breaker_states.count() > 0);
     CHECK(breaker_states.chained());
 }
 

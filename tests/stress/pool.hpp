@@ -119,6 +119,19 @@ public:
         CHECK(twice == 0);
     }
 
+    /// What a race between deadlines and replies must end in: every
+    /// operation completed exactly once, with success or error::timeout,
+    /// both happened (so the race was run), and no success carried another
+    /// operation's value.
+    void check_deadline_race() const {
+        INFO(summary());
+        check_exactly_once();
+        CHECK(count({}) + count(courier::error::timeout) == expected_);
+        CHECK(count({}) > 0);
+        CHECK(count(courier::error::timeout) > 0);
+        CHECK(bad_values() == 0);
+    }
+
     int count(courier::error_code ec) const {
         std::lock_guard lock(mutex_);
         auto it = by_error_.find(ec);
