@@ -177,7 +177,7 @@ private:
         auto slot = boost::asio::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) slot.clear();
         auto handler = std::move(handler_);
-        decltype(work_) work;
+        decltype(work_) work;  // swapped out: moving the optional trips GCC 12's -Wmaybe-uninitialized at -O1
         work.swap(work_);
         error_code ec = ec_;
         Result result = take_result(ec);
