@@ -23,7 +23,7 @@ public:
     static void* allocate(std::size_t size) {
         const std::size_t c = size_class(size);
         if (c < classes) {
-            if (auto* l = local_if_alive())
+            if (auto* l = local())
                 for (auto& p : l->cache[c])
                     if (p) return std::exchange(p, nullptr);
             return ::operator new((c + 1) * granule);
@@ -34,7 +34,7 @@ public:
     static void deallocate(void* p, std::size_t size) noexcept {
         const std::size_t c = size_class(size);
         if (c < classes) {
-            if (auto* l = local_if_alive()) {
+            if (auto* l = local()) {
                 for (auto& slot : l->cache[c])
                     if (!slot) {
                         slot = p;
@@ -52,22 +52,32 @@ private:
 
     struct thread_cache {
         std::array<std::array<void*, slots>, classes> cache{};
-        bool* dead;
         ~thread_cache() {
             for (auto& c : cache)
                 for (auto*& p : c) ::operator delete(std::exchange(p, nullptr));
-            *dead = true;
+            state().cache = nullptr;
+            state().dead = true;
         }
     };
-    // The cache of the calling thread; null once it was destroyed at thread
-    // exit, when a later thread_local destructor may still allocate or free
-    // an operation: then the heap serves it. The flag is trivially
-    // destructible, so it stays readable after the cache is gone.
-    static thread_cache* local_if_alive() noexcept {
-        thread_local constinit bool dead = false;
-        if (dead) return nullptr;
-        thread_local thread_cache c{{}, &dead};
-        return &c;
+    // Trivially destructible and constant-initialized: no guard on the hot
+    // path, and still readable after the cache was destroyed at thread exit,
+    // when a later thread_local destructor may allocate or free an
+    // operation (the heap serves it then).
+    struct tls_state {
+        thread_cache* cache;
+        bool dead;
+    };
+    static tls_state& state() noexcept {
+        thread_local constinit tls_state s{nullptr, false};
+        return s;
+    }
+    // The cache of the calling thread; null once it was destroyed.
+    static thread_cache* local() noexcept {
+        auto& s = state();
+        if (s.cache || s.dead) return s.cache;
+        thread_local thread_cache c;
+        s.cache = &c;
+        return s.cache;
     }
 };
 
