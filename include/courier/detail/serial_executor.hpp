@@ -60,7 +60,8 @@ bool is_strand_executor(const Executor& ex) {
 }
 
 /// Whether `ex` runs one handler at a time (see the top of this file).
-/// False when it cannot tell: a thread_pool, a custom executor.
+/// False when it cannot tell: a thread_pool of several threads, a custom
+/// executor.
 template <class Executor>
 bool runs_serially(const Executor& ex) {
     return is_strand_executor(ex) || single_threaded(context_of(ex));
