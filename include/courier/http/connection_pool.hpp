@@ -5,6 +5,7 @@
 #ifndef COURIER_HTTP_CONNECTION_POOL_HPP
 #define COURIER_HTTP_CONNECTION_POOL_HPP
 
+#include <courier/detail/serial_executor.hpp>
 #include <courier/http/detail/connection.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -53,9 +54,12 @@ public:
     using endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
 
     explicit connection_pool(boost::asio::any_io_executor ex, pool_options opts = {})
-        : ex_(std::move(ex)), opts_(std::move(opts)) {}
+        : ex_(std::move(ex)), serial_(courier::detail::runs_serially(ex_)), opts_(std::move(opts)) {}
 
     const boost::asio::any_io_executor& get_executor() const noexcept { return ex_; }
+    /// Whether the executor runs one handler at a time (asked once: the
+    /// answer costs a lock), so a call's steps need no strand of their own.
+    bool runs_serially() const noexcept { return serial_; }
     const pool_options& options() const noexcept { return opts_; }
 
     /// The TLS context for https connections, made on first use: system CAs,
@@ -225,6 +229,7 @@ private:
     };
 
     boost::asio::any_io_executor ex_;
+    bool serial_;
     pool_options opts_;
     std::mutex mutex_;
     std::map<std::string, per_origin, std::less<>> origins_;

@@ -13,7 +13,6 @@
 #define COURIER_HTTP_DETAIL_EXCHANGE_HPP
 
 #include <courier/call_feedback.hpp>
-#include <courier/detail/serial_executor.hpp>
 #include <courier/context.hpp>
 #include <courier/error.hpp>
 #include <courier/http/connection_pool.hpp>
@@ -431,7 +430,7 @@ template <class Handler = exchange_handler>
 void async_exchange(exchange_ptr x, error_code early, Handler&& handler) {
     static_assert(std::is_same_v<std::decay_t<Handler>, exchange_handler>, "one instantiation: pass an exchange_handler");
     boost::asio::any_io_executor ex = x->pool.get_executor();
-    if (!courier::detail::runs_serially(ex)) ex = boost::asio::make_strand(ex);
+    if (!x->pool.runs_serially()) ex = boost::asio::make_strand(ex);
     exchange_handler h = std::forward<Handler>(handler);
     if (auto caller = h.handler.get_cancellation_slot(); caller.is_connected()) {
         h.forwarder = std::make_shared<cancellation_forwarder>(ex);
