@@ -19,7 +19,7 @@ results="$build/bench/results"
 
 cmake --preset release -B "$build"
 cmake --build "$build" -j "${COURIER_JOBS:-1}" \
-  --target "${benchmarks[@]/#/courier_bench_}"
+  --target "${benchmarks[@]/#/courier_bench_}" contended_bench_spinlock contended_bench_mutex
 
 pin=()
 cpu="${COURIER_BENCH_CPU:-$(( $(nproc) > 1 ? 1 : 0 ))}"
@@ -36,6 +36,19 @@ for name in "${benchmarks[@]}"; do
   out="$results/$name.json"
   echo "==> courier_bench_$name${cpu:+ (CPU $cpu)}"
   "${pin[@]}" "$build/bench/courier_bench_$name" \
+    --benchmark_format=json \
+    --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}" \
+    --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true \
+    --benchmark_filter="${COURIER_BENCH_FILTER:-.}" >"$out"
+  files+=("$out")
+done
+
+# The broker's lock under contention needs every CPU: unpinned.
+for lock in spinlock mutex; do
+  out="$results/contended_$lock.json"
+  echo "==> contended_bench_$lock (unpinned)"
+  "$build/bench/contended_bench_$lock" \
     --benchmark_format=json \
     --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}" \
     --benchmark_enable_random_interleaving=true \

@@ -174,3 +174,43 @@ TEST_CASE("amqp stress: publishes with deadlines from four threads, then a close
     sub.unsubscribe();
     pool.join();
 }
+
+TEST_CASE("amqp stress: publishes whose deadlines land as their confirms arrive complete exactly once on a pool",
+          "[amqp][stress]") {
+    // The timeout layer emits its cancellation on its own strand of the pool
+    // while the broker completes the publish from its connection's strand:
+    // the broker must clear the caller's cancellation slot where it is
+    // emitted, not on its own strand (ThreadSanitizer saw that race).
+    constexpr int n = courier_stress::scaled(4'000);
+    courier_stress::io_pool pool;
+    amqp::broker b(pool.get_executor(), options(amqp::addressing::queue));
+    const auto topic = rabbitmq::unique_name("stress.cancel");
+    std::atomic<int> consumed{0};
+    auto sub = b.subscribe(
+        topic, "", [&](const courier::message&, courier::context&) { ++consumed; },
+        amqp::subscribe_options{.prefetch = 100});
+    // Deadlines from a fifth of a confirm's round trip to several of them.
+    std::vector<decltype(courier::policy::timeout(1ms).wrap(courier::publish_service{b}))> publish;
+    for (auto d : {200us, 500us, 1000us, 2000us, 5000us})
+        publish.push_back(courier::policy::timeout(d * courier_stress::slowdown).wrap(courier::publish_service{b}));
+
+    courier_stress::outcomes seen(n);
+    std::counting_semaphore<256> window(256);
+    start_from_threads(n, 4, [&](int i) {
+        window.acquire();
+        courier::message m;
+        m.payload = "x";
+        publish[static_cast<std::size_t>(i) % publish.size()].async_call(
+            courier::publish_request{topic, std::move(m)}, courier::context{},
+            [&seen, &window, i](error_code ec, courier::publish_ack) {
+                window.release();
+                seen.record(i, ec);
+            });
+    });
+    REQUIRE(seen.wait_all(120s));
+    INFO(seen.summary());
+    seen.check_deadline_race();
+    sub.unsubscribe();
+    close_all({&b});
+    pool.join();
+}

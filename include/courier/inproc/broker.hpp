@@ -12,7 +12,6 @@
 #include <courier/detail/erased_consumer.hpp>
 #include <courier/detail/invoke_consumer.hpp>
 #include <courier/detail/message_id.hpp>
-#include <courier/detail/spinlock.hpp>
 #include <courier/detail/operation.hpp>
 #include <courier/error.hpp>
 #include <courier/inproc/detail/completion_batch.hpp>
@@ -317,6 +316,16 @@ private:
         context ctx;
     };
 
+    // A plain mutex: measured against courier's spinlock it was as fast on
+    // one thread and under contention, and faster with several groups
+    // (docs/benchmarks.md, section 2, "Under contention"). bench/pubsub_contended.cpp swaps the
+    // type to measure it (COURIER_DETAIL_INPROC_BROKER_LOCK); nothing else should.
+#ifdef COURIER_DETAIL_INPROC_BROKER_LOCK
+    using lock_type = COURIER_DETAIL_INPROC_BROKER_LOCK;
+#else
+    using lock_type = std::mutex;
+#endif
+
     struct impl : std::enable_shared_from_this<impl> {
         impl(executor_type e, broker_options o)
             : ex(std::move(e)), opts(std::move(o)), pool(new detail::message_pool(opts.queue_capacity)) {}
@@ -324,11 +333,8 @@ private:
 
         executor_type ex;
         broker_options opts;
-        // A spinlock: every critical section is short (no handler runs under
-        // it), and a publish and a delivery each take it once or twice, where
-        // a pthread mutex costs twice as much uncontended. It yields the CPU
-        // when the holder does not release it soon.
-        mutable courier::detail::spinlock mutex;
+        // No handler runs under it.
+        mutable lock_type mutex;
         std::unordered_map<std::string, detail::topic_state> topics;
         // The topic published to last: a publisher mostly sends to one
         // topic, and a string compare costs less than hashing it.
@@ -446,7 +452,7 @@ private:
         // Completes a publish that succeeded at once: in the next flush job
         // when the handler runs on the broker's executor, else posted alone.
         template <class Handler>
-        void complete(std::unique_lock<courier::detail::spinlock>& lock, Handler&& handler, publish_ack ack) {
+        void complete(std::unique_lock<lock_type>& lock, Handler&& handler, publish_ack ack) {
             using H = std::decay_t<Handler>;
             // A handler without an executor of its own runs on the broker's:
             // no need to copy and compare executors to know.
