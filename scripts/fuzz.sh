@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the fuzz preset: clang, ASan + UBSan) and runs
-# each for COURIER_FUZZ_SECONDS (default 60) on a copy of its seed corpus
+# each for COURIER_FUZZ_SECONDS (default 40) on a copy of its seed corpus
 # (tests/fuzz/corpus/<name>/; what the run discovers is not kept). Exits
 # non-zero on the first crash, leak, sanitizer report or timeout; the input
 # that caused it is left in build/fuzz/artifacts/ to reproduce with
@@ -9,10 +9,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-seconds="${COURIER_FUZZ_SECONDS:-60}"
+seconds="${COURIER_FUZZ_SECONDS:-40}"
 jobs="${COURIER_JOBS:-2}"
 build=build/fuzz
-targets=(amqp_frame)
+targets=(amqp_frame http_request http_response)
 
 cmake --preset fuzz
 cmake --build --preset fuzz -j "$jobs"

@@ -32,6 +32,6 @@ for preset in "${presets[@]}"; do
   stage "${preset}/build"     cmake --build --preset "$preset" -j "$jobs"
   stage "${preset}/test"      ctest --preset "$preset" -j "$jobs" --output-on-failure
 done
-# libFuzzer targets under ASan + UBSan, COURIER_FUZZ_SECONDS each (default 60).
+# libFuzzer targets under ASan + UBSan, COURIER_FUZZ_SECONDS each (default 40).
 stage fuzz scripts/fuzz.sh
 echo "==> all stages passed (${SECONDS}s): ${presets[*]} fuzz"

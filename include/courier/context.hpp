@@ -8,6 +8,7 @@
 #include <courier/call_feedback.hpp>
 #include <courier/headers.hpp>
 #include <courier/detail/assign_if_set.hpp>
+#include <courier/detail/deadline_after.hpp>
 #include <courier/trace_context.hpp>
 
 #include <chrono>
@@ -58,7 +59,7 @@ struct context {
     template <class Rep, class Period>
     static context with_timeout(std::chrono::duration<Rep, Period> timeout) {
         context c;
-        c.deadline = clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
+        c.deadline = detail::deadline_after(clock::now(), timeout);
         return c;
     }
 

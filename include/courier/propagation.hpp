@@ -6,7 +6,6 @@
 #include <courier/context.hpp>
 #include <courier/message.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -58,10 +57,8 @@ inline context extract(const message& msg, std::optional<context::clock::time_po
         } else if (k == header::tracestate) {
             // applied below, once the traceparent is known
         } else if (k == header::timeout_ms) {
-            long long ms = 0;
-            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-            if (ec == std::errc{} && p == v.data() + v.size() && ms >= 0)
-                ctx.deadline = now.value_or(context::clock::now()) + std::chrono::milliseconds(ms);
+            if (auto d = detail::parse_timeout_ms(std::string_view(v), now.value_or(context::clock::now())))
+                ctx.deadline = *d;
         } else {
             ctx.metadata.set(k, v);
         }

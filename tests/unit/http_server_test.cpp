@@ -7,6 +7,7 @@
 #include <courier/http.hpp>
 
 #include "support/catch.hpp"
+#include "support/http_server_fixture.hpp"
 #include "support/run_until.hpp"
 #include "support/self_signed_certificate.hpp"
 
@@ -65,74 +66,12 @@ user find_user(get_user req, context&) {
     return {req.id, req.verbose ? "user " + req.id + " (verbose)" : "user " + req.id};
 }
 
-// A blocking client socket whose reads give up after a bound.
-tcp::socket connect(asio::io_context& ioc, unsigned short port) {
-    tcp::socket s(ioc);
-    s.connect({asio::ip::make_address("127.0.0.1"), port});
-    timeval tv{10, 0};
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return s;
-}
-
-bhttp::response<bhttp::string_body> read_response(tcp::socket& s, beast::flat_buffer& buf) {
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(s, buf, res);
-    return res;
-}
-
-bhttp::response<bhttp::string_body> exchange(tcp::socket& s, bhttp::request<bhttp::string_body> req) {
-    req.prepare_payload();
-    bhttp::write(s, req);
-    beast::flat_buffer buf;
-    return read_response(s, buf);
-}
-
-bhttp::request<bhttp::string_body> make(bhttp::verb v, std::string target, std::string body = {}) {
-    bhttp::request<bhttp::string_body> req{v, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    if (!body.empty()) {
-        req.set(bhttp::field::content_type, "application/json");
-        req.body() = std::move(body);
-    }
-    return req;
-}
-
-// Whether the server closed the connection: a read ends with EOF (or a
-// reset), not with the receive timeout.
-bool closed_by_peer(tcp::socket& s) {
-    char c;
-    error_code ec;
-    for (;;) {
-        s.read_some(asio::buffer(&c, 1), ec);
-        if (ec) return ec == asio::error::eof || ec == asio::error::connection_reset;
-    }
-}
-
-// One server on background threads, one client io_context.
-struct fixture {
-    explicit fixture(http::server_options o = {}, unsigned threads = 1) : srv(server_ioc, std::move(o)), n(threads) {}
-    unsigned short start() {
-        port = srv.listen("127.0.0.1", 0);
-        runner = std::make_unique<courier_test::io_threads>(server_ioc, n);
-        return port;
-    }
-    ~fixture() {
-        srv.close();
-        runner.reset();
-    }
-    tcp::socket client() { return connect(client_ioc, port); }
-    bhttp::response<bhttp::string_body> call(bhttp::request<bhttp::string_body> req) {
-        auto s = client();
-        return exchange(s, std::move(req));
-    }
-
-    asio::io_context server_ioc;
-    asio::io_context client_ioc;
-    http::server srv;
-    unsigned n;
-    unsigned short port = 0;
-    std::unique_ptr<courier_test::io_threads> runner;
-};
+using courier_test::closed_by_peer;
+using courier_test::connect;
+using courier_test::exchange;
+using courier_test::make;
+using courier_test::read_response;
+using fixture = courier_test::server_fixture;
 
 nlohmann::json body_of(const bhttp::response<bhttp::string_body>& res) { return nlohmann::json::parse(res.body()); }
 

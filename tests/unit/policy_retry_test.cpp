@@ -3,6 +3,9 @@
 #include <courier/layer.hpp>
 #include <courier/policy/retry.hpp>
 
+#include <algorithm>
+#include <vector>
+
 #include "support/catch.hpp"
 #include "support/scripted_service.hpp"
 
@@ -168,8 +171,8 @@ TEST_CASE("backoff strategies stay within their bounds", "[policy][retry]") {
     }
 }
 
-TEST_CASE("retry honours the server's retry hint, clamped to the cap", "[policy][retry]") {
-    scripted_service<> s([](int n) { return n < 3 ? step{.error = error::unavailable, .retry_after = 3s} : step{}; });
+TEST_CASE("retry waits as long as the server's retry hint asks, within the cap", "[policy][retry]") {
+    scripted_service<> s([](int n) { return n < 3 ? step{.error = error::unavailable, .retry_after = 700ms} : step{}; });
     auto svc = policy::retry<virtual_timing>({.max_attempts = 3, .backoff = policy::exponential_backoff{10ms, 1s}})
                    .wrap(s.channel());
     auto out = s.start(svc);
@@ -177,8 +180,30 @@ TEST_CASE("retry honours the server's retry hint, clamped to the cap", "[policy]
     REQUIRE(out->done);
     CHECK_FALSE(out->ec);
     REQUIRE(s.started_at.size() == 3);
-    CHECK(s.started_at[1] - s.started_at[0] >= 1s);  // the hint, clamped to the 1 s cap
-    CHECK(s.started_at[1] - s.started_at[0] < 1s + 20ms);
+    CHECK(s.started_at[1] - s.started_at[0] >= 700ms);  // the hint, not the 10 ms backoff
+    CHECK(s.started_at[1] - s.started_at[0] < 700ms + 20ms);
+}
+
+TEST_CASE("retry stops when the server asks for more time than the cap, and reports the hint", "[policy][retry]") {
+    // Retry-After: 30 against a 1 s cap: not hit again sooner than it asked.
+    scripted_service<> s([](int) { return step{.error = error::unavailable, .retry_after = 30s}; });
+    std::vector<policy::event> events;
+    auto svc = policy::retry<virtual_timing>({.max_attempts = 3,
+                                              .backoff = policy::exponential_backoff{10ms, 1s},
+                                              .on_event = [&](const policy::event& e) { events.push_back(e); }})
+                   .wrap(s.channel());
+    auto out = s.start(svc);
+    s.advance_until_done(out, 10ms);
+    REQUIRE(out->done);
+    CHECK(out->ec == error::unavailable);  // the last attempt's error
+    CHECK(s.started_at.size() == 1);
+    const auto hint = std::find_if(events.begin(), events.end(), [](const policy::event& e) {
+        return e.kind == policy::event_kind::retry_after_exceeded;
+    });
+    REQUIRE(hint != events.end());
+    CHECK(hint->delay == 30s);
+    CHECK(hint->error == error::unavailable);
+    CHECK(policy::to_string(hint->kind) == "retry_after_exceeded");
 }
 
 TEST_CASE("retry starts no attempt after the deadline", "[policy][retry]") {

@@ -27,6 +27,7 @@
 #include <boost/asio/dispatch.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -38,6 +39,16 @@ struct client_options {
     /// Largest response body accepted; beyond it the call fails with
     /// http::error::body_too_large.
     std::size_t body_limit = 32 * 1024 * 1024;
+    /// A response's status line and header fields, in bytes; more fails
+    /// the call with http::error::bad_response.
+    std::uint32_t max_header_size = 8 * 1024;
+    /// Limits on what a chunked response carries besides its body: a
+    /// chunk extension's size, the trailer fields' total size and count.
+    /// Beyond any of them the call fails with http::error::bad_response and
+    /// the connection is closed. Trailers are read and dropped.
+    std::size_t max_chunk_extension_size = 4 * 1024;
+    std::size_t max_trailer_size = 16 * 1024;
+    std::size_t max_trailer_count = 100;
     /// Redirects followed for GET and HEAD (301, 302, 303, 307, 308).
     unsigned max_redirects = 5;
     /// The deadline of a call whose context has none.
@@ -111,7 +122,12 @@ private:
         endpoint<Req, Rep> ep;
         client_options opts;
         Codec codec;
-        detail::exchange_limits limits{opts.body_limit, opts.max_redirects, opts.server_errors_retryable};
+        detail::exchange_limits limits{
+            opts.body_limit,
+            opts.max_redirects,
+            opts.server_errors_retryable,
+            opts.max_header_size,
+            {opts.max_chunk_extension_size, opts.max_trailer_size, opts.max_trailer_count}};
     };
 
     // Decodes the reply once the exchange is over and completes the caller's
@@ -155,8 +171,7 @@ private:
         auto x = std::make_unique<detail::exchange>(*s.pool, s.base, s.limits, idempotent_call(s.ep.method));
         error_code ec;
         if (!ctx.deadline)
-            ctx.deadline = context::clock::now() +
-                           std::chrono::duration_cast<context::clock::duration>(s.opts.default_timeout);
+            ctx.deadline = courier::detail::deadline_after(context::clock::now(), s.opts.default_timeout);
         if (ctx.expired()) {
             ec = courier::error::timeout;
         } else {

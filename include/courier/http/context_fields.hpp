@@ -13,7 +13,6 @@
 
 #include <boost/beast/http/fields.hpp>
 
-#include <charconv>
 #include <optional>
 #include <string>
 
@@ -57,10 +56,9 @@ inline context extract(const boost::beast::http::fields& fields,
         ctx.correlation_id = std::string(it->value());
     if (auto it = fields.find(courier::header::timeout_ms); it != fields.end()) {
         const auto v = it->value();
-        long long ms = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-        if (ec == std::errc{} && p == v.data() + v.size() && ms >= 0)
-            ctx.deadline = now.value_or(context::clock::now()) + std::chrono::milliseconds(ms);
+        if (auto d = courier::detail::parse_timeout_ms(std::string_view(v.data(), v.size()),
+                                                       now.value_or(context::clock::now())))
+            ctx.deadline = *d;
     }
     return ctx;
 }

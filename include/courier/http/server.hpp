@@ -59,6 +59,14 @@ struct server_options {
     std::uint32_t max_header_size = 16 * 1024;
     /// More header fields than this are answered 431.
     std::size_t max_header_count = 100;
+    /// A chunk extension (`1;name=value` in a chunked body) longer than
+    /// this, in bytes, is answered 413. Courier reads no extension.
+    std::size_t max_chunk_extension_size = 4 * 1024;
+    /// Trailer fields (after a chunked body) larger in all than this, in
+    /// bytes, or more of them than max_trailer_count, are answered 431.
+    /// Trailers are read and dropped: handlers see header fields only.
+    std::size_t max_trailer_size = 16 * 1024;
+    std::size_t max_trailer_count = 100;
     /// Connections beyond this are accepted and closed at once (they do
     /// not wait in the backlog), so clients fail fast and try elsewhere.
     std::size_t max_connections = 10000;

@@ -20,6 +20,9 @@ enum class event_kind {
     success,       ///< the call succeeded (duration set)
     failure,       ///< the call failed (error, duration set)
     fallback,      ///< fallback replaced a failure with its value
+    /// retry: the server asked for `delay` before a retry (Retry-After),
+    /// more than the backoff's cap; the call completes with `error`
+    retry_after_exceeded,
 };
 
 enum class breaker_state { closed, open, half_open, forced_open, disabled, metrics_only };
@@ -56,6 +59,7 @@ inline std::string_view to_string(event_kind k) noexcept {
     case event_kind::success: return "success";
     case event_kind::failure: return "failure";
     case event_kind::fallback: return "fallback";
+    case event_kind::retry_after_exceeded: return "retry_after_exceeded";
     }
     return "?";
 }

@@ -199,13 +199,21 @@ private:
                 if (!is_idempotent_v<request_type> && !o.retry_non_idempotent && !detail::never_sent(ec))
                     return complete(ec, std::move(rep));
             }
+            // A server that asks for more time than this layer may wait
+            // is not hit sooner than it asked: the call ends here.
+            if (feedback.retry_after && *feedback.retry_after > courier::policy::detail::cap_of(o.backoff)) {
+                courier::policy::detail::notify(o.on_event, {.kind = event_kind::retry_after_exceeded,
+                                                             .policy = "retry", .error = ec, .attempt = ctx.attempt,
+                                                             .delay = *feedback.retry_after});
+                return complete(ec ? ec : error_code(error::retries_exhausted), std::move(rep));
+            }
             if (svc->budget_ && !svc->budget_->withdraw()) {
                 courier::policy::detail::notify(o.on_event, {.kind = event_kind::rejected, .policy = "retry",
                                     .error = error::budget_exhausted, .attempt = ctx.attempt});
                 return complete(error::budget_exhausted, std::move(rep));
             }
             auto delay = courier::policy::detail::next_delay(o.backoff, ctx.attempt, last_delay, svc->random_);
-            if (feedback.retry_after) delay = std::min(*feedback.retry_after, courier::policy::detail::cap_of(o.backoff));
+            if (feedback.retry_after) delay = *feedback.retry_after;
             last_delay = delay;
             const auto now = clock::now();
             if (ctx.deadline && now + delay >= *ctx.deadline)  // the next attempt would start too late

@@ -19,6 +19,7 @@
 #include <courier/http/context_fields.hpp>
 #include <courier/http/detail/base_url.hpp>
 #include <courier/http/detail/connection.hpp>
+#include <courier/http/detail/limited_parser.hpp>
 #include <courier/http/detail/retry_after.hpp>
 #include <courier/http/detail/serialize_head.hpp>
 #include <courier/http/endpoint.hpp>
@@ -46,6 +47,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -79,6 +81,17 @@ struct exchange_limits {
     std::size_t body_limit = 0;
     unsigned max_redirects = 0;
     bool server_errors_retryable = true;
+    std::uint32_t header_limit = 8 * 1024;
+    framing_limits framing{4 * 1024, 16 * 1024, 100};
+
+    /// What a connection's read buffer may hold: a whole header, chunk line
+    /// or trailer section (Beast buffers each before it parses it), at
+    /// least the 64 KiB Beast reads at a time.
+    std::size_t buffer_limit() const noexcept {
+        constexpr std::size_t slack = 1024;
+        return std::max({std::size_t(64 * 1024), std::size_t(header_limit) + slack,
+                         framing.max_chunk_extension_size + framing.max_trailer_size + 2 * slack});
+    }
 };
 
 /// The state of one exchange: the request going out, the response coming
@@ -124,7 +137,7 @@ struct exchange {
     bool idempotent;
     beast_http::request<beast_http::string_body> req;
     std::string head;  // req's start line and fields, serialized
-    std::optional<beast_http::response_parser<beast_http::string_body>> parser;
+    std::optional<limited_parser<false>> parser;
     connection_ptr conn;
     bool leased = false;  // holds one of the origin's connection slots
     bool reused = false;
@@ -321,8 +334,10 @@ private:
     void read(Self& self) {
         auto& x = *x_;
         x.reading = true;
-        x.parser.emplace();
+        x.parser.emplace(x.limits.framing);
+        x.parser->header_limit(x.limits.header_limit);
         x.parser->body_limit(x.limits.body_limit);
+        x.conn->buffer.max_size(x.limits.buffer_limit());
         if (x.req.method() == verb::head) x.parser->skip(true);
         x.conn->tcp().expires_at(x.deadline);
         x.conn->visit([&](auto& stream) { beast_http::async_read(stream, x.conn->buffer, *x.parser, std::move(self)); });
@@ -352,6 +367,13 @@ private:
         auto& res = x.parser->get();
         const unsigned status = res.result_int();
         const bool keep = res.keep_alive() && x.parser->is_done();
+        // Transfer-Encoding overrides Content-Length, yet Beast framed the
+        // body by whichever came first; and HTTP/1.0 has no transfer
+        // codings. Either is a framing an attacker may have chosen (RFC
+        // 9112 6.1, 6.3): an error, and the connection is not reused.
+        if (res.count(beast_http::field::transfer_encoding) &&
+            (res.count(beast_http::field::content_length) || res.version() < 11))
+            return finish(self, error::bad_response, false);
         // Redirects: GET and HEAD only, to any http(s) URL.
         if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) &&
             (x.req.method() == verb::get || x.req.method() == verb::head)) {

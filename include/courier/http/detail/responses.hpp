@@ -44,6 +44,13 @@ inline response json_error(unsigned status, std::string_view text) {
     return res;
 }
 
+/// Request text quoted in an error response, cut to a few dozen bytes: a
+/// client must not get a 10 kB method name echoed back.
+inline std::string reflected(std::string_view text, std::size_t at_most = 64) {
+    if (text.size() <= at_most) return std::string(text);
+    return std::string(text.substr(0, at_most)) + "...";
+}
+
 /// What a client is told about a handler's error: its diagnostic when the
 /// handler gave one, else the error's message.
 inline response error_response(const error_code& ec, std::string_view diagnostic = {}) {

@@ -3,6 +3,8 @@
 #ifndef COURIER_HTTP_DETAIL_RETRY_AFTER_HPP
 #define COURIER_HTTP_DETAIL_RETRY_AFTER_HPP
 
+#include <courier/detail/deadline_after.hpp>
+
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -21,7 +23,7 @@ inline std::optional<std::chrono::nanoseconds> parse_retry_after(
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
     if (ec == std::errc{} && p == v.data() + v.size()) {
         if (seconds < 0) return std::nullopt;
-        return std::chrono::seconds(seconds);
+        return courier::detail::saturating_cast<std::chrono::nanoseconds>(std::chrono::seconds(seconds));
     }
     // IMF-fixdate, the form servers must send: "Sun, 06 Nov 1994 08:49:37 GMT"
     std::tm tm{};

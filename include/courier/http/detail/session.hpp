@@ -7,6 +7,8 @@
 #define COURIER_HTTP_DETAIL_SESSION_HPP
 
 #include <courier/http/context_fields.hpp>
+#include <courier/http/detail/limited_parser.hpp>
+#include <courier/http/detail/request_head.hpp>
 #include <courier/http/detail/responses.hpp>
 #include <courier/http/detail/route_handler.hpp>
 #include <courier/http/detail/serialize_head.hpp>
@@ -61,7 +63,8 @@ public:
         : state_(std::move(state)),
           executor_(std::move(executor)),
           stream_(std::move(stream)),
-          watchdog_(executor_, shortest_timeout()) {}
+          watchdog_(executor_, shortest_timeout()),
+          buffer_(buffer_limit(state_->options)) {}
 
     /// Starts the connection's coroutine on its strand. The caller has
     /// admitted the session into the state's registry.
@@ -96,7 +99,7 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
-    using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
+    using parser_type = limited_parser<true>;
 
     // The token of the reads and writes of every request: a deferred
     // operation, which the coroutine awaits without the frame that
@@ -116,6 +119,19 @@ private:
         lowest().close(ignored);
     }
     const Options& options() const noexcept { return state_->options; }
+    // What the read buffer may hold: a whole header, chunk line or trailer
+    // section, which Beast needs buffered before it parses one, and the
+    // reads' usual size. A client that sends more of one gets the answer
+    // to the limit it broke, not unbounded memory.
+    static std::size_t buffer_limit(const Options& o) noexcept {
+        constexpr std::size_t slack = 1024;  // chunk-size digits, CRLFs
+        return std::max({max_read, std::size_t(o.max_header_size) + slack,
+                         o.max_chunk_extension_size + o.max_trailer_size + 2 * slack});
+    }
+    framing_limits parse_limits() const noexcept {
+        const auto& o = options();
+        return {o.max_chunk_extension_size, o.max_trailer_size, o.max_trailer_count};
+    }
     std::chrono::steady_clock::duration shortest_timeout() const noexcept {
         const auto& o = options();
         return std::min({o.header_timeout, o.idle_timeout, o.body_timeout, o.write_timeout});
@@ -150,7 +166,7 @@ private:
             }
             first = false;
 
-            parser_type parser;
+            parser_type parser(parse_limits());
             parser.header_limit(options().max_header_size);
             parser.body_limit(options().max_body_size);
             watchdog_.expires_after(options().header_timeout);
@@ -160,13 +176,20 @@ private:
                 ec = co_await std::move(reading);
             }
             if (ec) {
-                co_await reject(ec);
+                co_await reject(ec, parser);
                 break;
             }
             const auto& fields = parser.get().base();
             if (static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) > options().max_header_count) {
                 auto res = json_error(431, "too many header fields (at most " +
                                                std::to_string(options().max_header_count) + ")");
+                co_await send_and_close(res);
+                break;
+            }
+            // Before the body: a request whose body Beast would not frame
+            // (an unknown Transfer-Encoding) counts as done already.
+            if (const auto rejection = check_request_head(parser.get().base())) {
+                auto res = json_error(rejection->status, rejection->reason);
                 co_await send_and_close(res);
                 break;
             }
@@ -185,12 +208,13 @@ private:
                     ec = co_await std::move(reading);
                 }
                 if (ec) {
-                    co_await reject(ec);
+                    co_await reject(ec, parser);
                     break;
                 }
             }
             watchdog_.expires_never();  // handlers bound their own time (the context's deadline)
             request req = parser.release();
+            if (const auto t = req.target(); t.empty() || t.front() != '/') to_origin_form(req);
 
             // Middleware, routing and handler; in this frame rather than in
             // coroutines of their own, as every frame costs an allocation.
@@ -237,6 +261,9 @@ private:
         for (;;) {
             auto ec = parse_buffered(parser, done);
             if (ec != bhttp::error::need_more) co_return ec;
+            // Full, and what it holds is not yet a header, chunk line or
+            // trailer section: one longer than the limits allow.
+            if (buffer_.size() >= buffer_.max_size()) co_return bhttp::error::buffer_overflow;
             auto space = buffer_.prepare(boost::beast::read_size(buffer_, max_read));
             auto reading = stream_.async_read_some(space, io_token());
             auto [read_error, n] = co_await std::move(reading);
@@ -270,12 +297,12 @@ private:
         using outcome = typename decltype(state_->routes)::outcome;
         if (m.result == outcome::not_found) {
             if (!boost::urls::parse_origin_form(target)) return ready(json_error(400, "invalid request target"));
-            return ready(json_error(404, "no route for " + std::string(req.method_string()) + " " + std::string(path)));
+            return ready(json_error(404, "no route for " + reflected(req.method_string()) + " " + reflected(path)));
         }
         if (m.result == outcome::method_not_allowed) {
             response res = req.method() == verb::options
                                ? response{boost::beast::http::status::no_content, 11}
-                               : json_error(405, "method " + std::string(req.method_string()) +
+                               : json_error(405, "method " + reflected(req.method_string()) +
                                                      " not allowed; allowed: " + m.allow);
             res.set(boost::beast::http::field::allow, m.allow);
             return ready(std::move(res));
@@ -338,19 +365,48 @@ private:
 
     // A request that could not be read: answer what deserves an answer,
     // then close (the rest of the stream cannot be trusted or was not read).
-    boost::asio::awaitable<bool> reject(error_code ec) {
+    boost::asio::awaitable<bool> reject(error_code ec, const parser_type& parser) {
         namespace bhttp = boost::beast::http;
+        const auto& o = options();
         std::optional<response> res;
-        if (ec == bhttp::error::header_limit)
-            res = json_error(431, "request header larger than " + std::to_string(options().max_header_size) + " bytes");
+        if (ec == bhttp::error::buffer_overflow && parser.is_header_done())
+            ec = overflowed_in_trailers() ? error_code(bhttp::error::header_limit)
+                                          : error_code(bhttp::error::bad_chunk_extension);
+        if (ec == bhttp::error::buffer_overflow)
+            res = json_error(431, "request header larger than " + std::to_string(o.max_header_size) + " bytes");
+        else if (parser.violation() == framing_violation::field_too_large)
+            res = json_error(431, "a header or trailer field longer than " + std::to_string(max_field_size) + " bytes");
+        else if (parser.violation() == framing_violation::trailer_count)
+            res = json_error(431, "too many trailer fields (at most " + std::to_string(o.max_trailer_count) + ")");
+        else if (ec == bhttp::error::header_limit && parser.is_header_done())
+            res = json_error(431, "trailer fields larger than " + std::to_string(o.max_trailer_size) + " bytes");
+        else if (ec == bhttp::error::bad_chunk_extension)
+            res = json_error(413, "chunk line longer than its " + std::to_string(o.max_chunk_extension_size) +
+                                      "-byte limit on extensions");
+        else if (ec == bhttp::error::header_limit)
+            res = json_error(431, "request header larger than " + std::to_string(o.max_header_size) + " bytes");
         else if (ec == bhttp::error::body_limit)
-            res = json_error(413, "request body larger than " + std::to_string(options().max_body_size) + " bytes");
+            res = json_error(413, "request body larger than " + std::to_string(o.max_body_size) + " bytes");
         else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
                  ec != bhttp::error::partial_message)
             res = json_error(400, "malformed HTTP request: " + ec.message());
         // Timeouts, resets, a client gone mid-request: nobody to answer.
         if (!res) co_return false;
         co_return co_await send_and_close(*res);
+    }
+
+    // The buffer filled up in a chunked body: the parser holds back a chunk
+    // line, or the last chunk's line and the trailer section after it,
+    // until it has all of it. Trailers when that line is complete and says
+    // size 0; a chunk line too long otherwise.
+    bool overflowed_in_trailers() const {
+        const auto* p = static_cast<const char*>(buffer_.data().data());
+        std::string_view pending(p, buffer_.size());
+        if (pending.starts_with("\r\n")) pending.remove_prefix(2);  // the end of the previous chunk's data
+        const auto eol = pending.find("\r\n");
+        if (eol == std::string_view::npos) return false;
+        const auto size = pending.substr(0, std::min(eol, pending.find_first_of("; \t")));
+        return !size.empty() && size.find_first_not_of('0') == std::string_view::npos;
     }
 
     boost::asio::awaitable<void> close_gracefully() {
@@ -371,7 +427,7 @@ private:
     boost::asio::any_io_executor executor_;
     Stream stream_;
     watchdog watchdog_;  // the deadline of the step under way; the stream's own timeouts stay off
-    boost::beast::flat_buffer buffer_;
+    boost::beast::flat_buffer buffer_;  // bounded: buffer_limit()
     std::string head_;  // the head of the response being written
     path_params params_;  // of the request being answered
     boost::asio::cancellation_signal cancel_;

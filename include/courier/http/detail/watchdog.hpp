@@ -14,6 +14,7 @@
 #ifndef COURIER_HTTP_DETAIL_WATCHDOG_HPP
 #define COURIER_HTTP_DETAIL_WATCHDOG_HPP
 
+#include <courier/detail/deadline_after.hpp>
 #include <courier/error.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -35,7 +36,7 @@ public:
         : timer_(ex), period_(std::max<clock::duration>(period, std::chrono::milliseconds(1))) {}
 
     /// The current step must end within `d` from now.
-    void expires_after(clock::duration d) { deadline_ = clock::now() + d; }
+    void expires_after(clock::duration d) { deadline_ = courier::detail::deadline_after(clock::now(), d); }
     /// The current step has no deadline (a handler bounds its own time).
     void expires_never() noexcept { deadline_ = clock::time_point::max(); }
 
