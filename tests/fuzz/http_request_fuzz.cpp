@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,12 +33,8 @@ namespace bhttp = boost::beast::http;
 namespace http = courier::http;
 using asio::ip::tcp;
 
-namespace {
-
-void require(bool ok) {
-    if (!ok) std::abort();
-}
-
+// Named, not anonymous: the JSON functions the macros define are not all used.
+namespace fuzz_types {
 struct get_user {
     std::string id;
 };
@@ -46,8 +43,18 @@ struct user {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, id)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name)
+}  // namespace fuzz_types
 
-constexpr http::server_options limits{
+namespace {
+
+using fuzz_types::get_user;
+using fuzz_types::user;
+
+void require(bool ok) {
+    if (!ok) std::abort();
+}
+
+const http::server_options limits{
     .header_timeout = std::chrono::seconds(5),
     .idle_timeout = std::chrono::seconds(5),
     .body_timeout = std::chrono::seconds(5),
@@ -74,8 +81,9 @@ struct server {
     }
 };
 
-// The sans-io half: what Beast and courier's checks make of the first request.
-void parse_directly(std::string_view input) {
+// The sans-io half: what Beast and courier's checks make of the first
+// request. Returns its method when its head parsed.
+std::optional<bhttp::verb> parse_directly(std::string_view input) {
     http::detail::limited_parser<true> parser(
         {limits.max_chunk_extension_size, limits.max_trailer_size, limits.max_trailer_count});
     parser.header_limit(limits.max_header_size);
@@ -88,30 +96,27 @@ void parse_directly(std::string_view input) {
         used += n;
         if (ec || n == 0) break;
     }
-    if (parser.is_header_done()) {
-        (void)http::detail::check_request_head(parser.get().base());
-        auto req = parser.get();
-        http::detail::to_origin_form(req);
-    }
+    if (!parser.is_header_done()) return std::nullopt;
+    (void)http::detail::check_request_head(parser.get().base());
+    auto req = parser.get();
+    http::detail::to_origin_form(req);
+    return parser.get().method();
 }
 
-// Checks that `out` is a sequence of well-formed responses. A response
-// whose body is not there ends the check: a HEAD's answer has a length and
-// no body, and the parser here does not know which requests were HEADs.
-void check_responses(std::string_view out) {
-    while (!out.empty()) {
-        bhttp::response_parser<bhttp::string_body> p;
-        p.header_limit(64 * 1024);
-        p.body_limit(1024 * 1024);
-        p.eager(true);
-        boost::beast::error_code ec;
-        const auto n = p.put(asio::buffer(out.data(), out.size()), ec);
-        require(p.is_header_done());  // whole heads only
-        require(!ec || ec == bhttp::error::need_more);
-        require(p.get().result_int() >= 100 && p.get().result_int() < 600);
-        if (!p.is_done()) return;
-        out.remove_prefix(n);
-    }
+// Checks that `out` starts with a well-formed response to the first
+// request, whole (a HEAD's without its body). Later ones are not checked:
+// which of them answer HEADs is the server's to know.
+void check_first_response(std::string_view out, std::optional<bhttp::verb> method) {
+    if (out.empty()) return;  // closed without an answer: a timeout or an empty request
+    bhttp::response_parser<bhttp::string_body> p;
+    p.header_limit(64 * 1024);
+    p.body_limit(1024 * 1024);
+    p.eager(true);
+    if (method == bhttp::verb::head) p.skip(true);
+    boost::beast::error_code ec;
+    p.put(asio::buffer(out.data(), out.size()), ec);
+    require(!ec && p.is_done());
+    require(p.get().result_int() >= 100 && p.get().result_int() < 600);
 }
 
 }  // namespace
@@ -119,7 +124,7 @@ void check_responses(std::string_view out) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static auto* s = new server;  // one server for the whole run
     const std::string input(reinterpret_cast<const char*>(data), size);
-    parse_directly(input);
+    const auto method = parse_directly(input);
 
     tcp::socket client(s->ioc);
     boost::system::error_code refused;
@@ -134,6 +139,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(8);
     while (!done && std::chrono::steady_clock::now() < limit) s->ioc.run_one_until(limit);
     require(done);  // the server closed: it never hangs on a finished stream
-    check_responses(out);
+    check_first_response(out, method);
     return 0;
 }

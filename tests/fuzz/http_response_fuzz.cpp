@@ -24,12 +24,8 @@ namespace asio = boost::asio;
 namespace http = courier::http;
 using asio::ip::tcp;
 
-namespace {
-
-void require(bool ok) {
-    if (!ok) std::abort();
-}
-
+// Named, not anonymous: the JSON functions the macros define are not all used.
+namespace fuzz_types {
 struct get_user {
     std::string id;
 };
@@ -38,6 +34,16 @@ struct user {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, id)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name)
+}  // namespace fuzz_types
+
+namespace {
+
+using fuzz_types::get_user;
+using fuzz_types::user;
+
+void require(bool ok) {
+    if (!ok) std::abort();
+}
 
 // The upstream: answers every connection with the current input, after
 // reading the request's head, then closes.
