@@ -16,6 +16,10 @@
 #                              request with callgrind (about 40 s; on by default
 #                              when valgrind is there): unlike times, the counts
 #                              do not move with the load of a shared machine
+#   COURIER_HTTP_BEFORE        a courier server (http_bench_courier_server) built
+#                              from an earlier revision, measured beside this
+#                              one in the same run (requests/s and instructions)
+#   COURIER_HTTP_BEFORE_REVISION  what to call that revision in the report
 # Servers run on CPU 0, wrk and the clients on CPU 1 (or also on CPU 0, for the
 # same-CPU figures); needs taskset and two CPUs, and wrk.
 set -euo pipefail
@@ -78,6 +82,11 @@ if [[ -x $bin/http_bench_httplib_server ]]; then
   start_server httplib "$bin/http_bench_httplib_server"
   servers+=(httplib)
 fi
+before="${COURIER_HTTP_BEFORE:-}"
+if [[ -n $before ]]; then
+  start_server courier_before "$before"
+  servers+=(courier_before)
+fi
 
 mkdir -p "$results"
 runs="$(mktemp)"
@@ -118,10 +127,11 @@ load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 # counted by callgrind over a window of wrk -c10 after a warm-up. cpp-httplib
 # is left out: its thread per connection makes another kind of cost.
 if [[ ${COURIER_HTTP_INSTRUCTIONS:-1} != 0 ]] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
-  for s in beast courier courier_single_threaded; do
+  for s in beast courier courier_single_threaded ${before:+courier_before}; do
     args=()
     [[ $s == courier_single_threaded ]] && args=(0 --single-threaded)
     exe="$bin/http_bench_${s%_single_threaded}_server"
+    [[ $s == courier_before ]] && exe="$before"
     out="$(mktemp)" log="$(mktemp)"
     taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
       "$exe" "${args[@]}" >"$out" 2>"$log" &
@@ -152,6 +162,8 @@ context = {
     "seconds": $seconds, "repetitions": $repetitions, "niceness": $niceness, "wrk": wrk.strip(),
     "revision": "$(git describe --always --dirty 2>/dev/null || echo unknown)",
 }
+if "$before":
+    context["before_revision"] = "${COURIER_HTTP_BEFORE_REVISION:-an earlier revision}"
 json.dump({"context": context, "runs": runs}, open(sys.argv[2], "w"), indent=1)
 EOF
 rm -f "$runs"

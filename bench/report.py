@@ -441,6 +441,11 @@ def http_section(data, revision=""):
         v = m.get((kind, impl, config))
         return v["requests_per_second"] if v else None
 
+    # COURIER_HTTP_BEFORE: the courier server of an earlier revision, measured
+    # in the same run, to show what a change costs.
+    before = ctx.get("before_revision")
+    servers = HTTP_SERVERS + ([("courier_before", f"courier at {before} (before)")] if before else [])
+
     lines = [
         HTTP_HEADING,
         "",
@@ -486,7 +491,7 @@ def http_section(data, revision=""):
     ]
     for config, label in HTTP_CONFIGS:
         base = rps("server", "beast", config)
-        for impl, name in HTTP_SERVERS:
+        for impl, name in servers:
             v = m.get(("server", impl, config))
             if not v:
                 continue
@@ -510,10 +515,23 @@ def http_section(data, revision=""):
             "| server | instructions/request | × bare Beast |",
             "|---|---:|---:|",
         ]
-        for impl, name in HTTP_SERVERS:
+        for impl, name in servers:
             c = counts.get(impl)
             if c and c.get("requests"):
                 lines.append(f"| {name} | {per(c):,.0f} | {per(c) / per(base):.2f}× |")
+        now, then = counts.get("courier"), counts.get("courier_before")
+        if before and now and then and now.get("requests") and then.get("requests"):
+            change = lambda a, b: f"{(a / b - 1) * 100:+.1f}%"
+            rates = ", ".join(
+                f"{change(rps('server', 'courier', c), rps('server', 'courier_before', c))} requests/s ({label})"
+                for c, label in HTTP_CONFIGS
+                if rps("server", "courier", c) and rps("server", "courier_before", c)
+            )
+            lines += [
+                "",
+                f"Against {before} in the same run: {change(per(now), per(then))} instructions per "
+                f"request; {rates}.",
+            ]
 
     targets = []
     lines += ["", "| target | courier | measured | met |", "|---|---|---:|:---:|"]
