@@ -32,15 +32,20 @@ fi
 
 mkdir -p "$results"
 files=()
+# Every repetition goes to the JSON file (the console shows the aggregates):
+# report.py fails the run on one that failed (SkipWithError), which
+# --benchmark_report_aggregates_only would hide.
+common=(
+  --benchmark_out_format=json
+  --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}"
+  --benchmark_enable_random_interleaving=true
+  --benchmark_display_aggregates_only=true
+  --benchmark_filter="${COURIER_BENCH_FILTER:-.}"
+)
 for name in "${benchmarks[@]}"; do
   out="$results/$name.json"
   echo "==> courier_bench_$name${cpu:+ (CPU $cpu)}"
-  "${pin[@]}" "$build/bench/courier_bench_$name" \
-    --benchmark_format=json \
-    --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}" \
-    --benchmark_enable_random_interleaving=true \
-    --benchmark_report_aggregates_only=true \
-    --benchmark_filter="${COURIER_BENCH_FILTER:-.}" >"$out"
+  "${pin[@]}" "$build/bench/courier_bench_$name" "${common[@]}" --benchmark_out="$out"
   files+=("$out")
 done
 
@@ -48,12 +53,7 @@ done
 for lock in spinlock mutex; do
   out="$results/contended_$lock.json"
   echo "==> contended_bench_$lock (unpinned)"
-  "$build/bench/contended_bench_$lock" \
-    --benchmark_format=json \
-    --benchmark_repetitions="${COURIER_BENCH_REPETITIONS:-5}" \
-    --benchmark_enable_random_interleaving=true \
-    --benchmark_report_aggregates_only=true \
-    --benchmark_filter="${COURIER_BENCH_FILTER:-.}" >"$out"
+  "$build/bench/contended_bench_$lock" "${common[@]}" --benchmark_out="$out"
   files+=("$out")
 done
 

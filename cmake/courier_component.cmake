@@ -87,7 +87,7 @@ function(courier_add_component name)
 
   if(missing)
     list(JOIN missing ", " missing)
-    message(STATUS "courier: skipping component '${name}' (missing: ${missing})")
+    courier_missing("${missing}, for the component '${name}'")
     set_property(GLOBAL APPEND PROPERTY COURIER_SKIPPED_COMPONENTS ${name})
     return()
   endif()

@@ -3,6 +3,9 @@
 // messages, prefetch, redelivery with ctx.attempt, dead-lettering, and
 // bodies larger than frame_max.
 #include "amqp_test_support.hpp"
+#include "support/sanitizers.hpp"
+
+#include <boost/asio/as_tuple.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -387,16 +390,25 @@ TEST_CASE("amqp prefetch: at most `prefetch` deliveries are in handlers at once"
         auto r = start_publish(b, topic, make_message("x", id));
         (void)r;
     }
+    // The first deliveries stay in their handlers until the test has seen
+    // the limit reached and no fourth come; then all run through.
     int inside = 0, most = 0, handled = 0;
+    bool released = false;
+    asio::steady_timer gate(ioc, asio::steady_timer::time_point::max());
+    static constexpr auto wait_token = asio::as_tuple(asio::use_awaitable);  // named: GCC 12 and co_await temporaries
     auto handler = [&](const courier::message&, courier::context&) -> asio::awaitable<void> {
         ++inside;
         most = std::max(most, inside);
-        asio::steady_timer hold(co_await asio::this_coro::executor, 20ms);
-        co_await hold.async_wait(asio::use_awaitable);
+        if (!released) co_await gate.async_wait(wait_token);
         --inside;
         ++handled;
     };
     auto s = b.subscribe(topic, "", handler, amqp::subscribe_options{.prefetch = 3});
+    REQUIRE(run_until(ioc, [&] { return inside == 3; }));
+    // A fourth delivery would arrive within a round trip if the limit leaked.
+    CHECK_FALSE(run_until(ioc, [&] { return inside > 3; }, 300ms));
+    released = true;
+    gate.cancel();
     REQUIRE(run_until(ioc, [&] { return handled == count; }));
     CHECK(most == 3);
     s.unsubscribe();
@@ -518,18 +530,23 @@ TEST_CASE("amqp lifetime: a broker destroyed without async_close, its io_context
     // LeakSanitizer (the asan preset) a reference cycle left behind fails
     // the run.
     const auto topic = rabbitmq::unique_name("abandoned");
+    std::shared_ptr<publish_result> pending;
     {
         asio::io_context ioc;
         auto b = std::make_unique<amqp::broker>(ioc.get_executor(), options());
         inbox in;
         auto s = b->subscribe(topic, rabbitmq::unique_name("abandoned.group"), in.handler());
         wait_subscribed(ioc, *b, topic, {&in});
-        auto pending = start_publish(*b, topic, make_message("never confirmed", "a1"));
+        pending = start_publish(*b, topic, make_message("never confirmed", "a1"));
+        REQUIRE(pending.use_count() == 2);  // the publish's handler holds the other
         ioc.stop();
         s.unsubscribe();
         b.reset();
     }
-    SUCCEED();
+    // Everything the broker owned is gone, the publish's handler with it
+    // (destroyed, never run): nothing kept it alive in a cycle.
+    CHECK(pending.use_count() == 1);
+    CHECK_FALSE(pending->done);
 }
 
 TEST_CASE("amqp topology: an exchange deleted behind courier's back is declared again, other publishes are not failed for it",

@@ -18,19 +18,8 @@ using courier_test::child_process;
 
 namespace {
 
-#ifdef COURIER_TEST_NODE
-constexpr bool have_node = true;
+// Built only when node and the npm peers are there (tests/integration/CMakeLists.txt).
 const std::string node = COURIER_TEST_NODE;
-#else
-constexpr bool have_node = false;
-const std::string node;
-#endif
-
-// True, with a warning, when there is no node to run the peers with.
-bool without_node() {
-    if (!have_node) WARN("node not found: the amqplib interop test did not run");
-    return !have_node;
-}
 
 // Runs tests/peers/<script> with node against the test broker.
 std::unique_ptr<child_process> peer(asio::io_context& ioc, const std::string& script, std::vector<std::string> args) {
@@ -83,7 +72,6 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
 
 TEST_CASE("amqp interop: the seed's amqplib publisher (sendToQueue) feeds a courier consumer in queue mode",
           "[amqp][interop]") {
-    if (without_node()) return;
     asio::io_context ioc;
     amqp::broker b(ioc.get_executor(), options(amqp::addressing::queue));
     const auto queue = rabbitmq::unique_name("order.created");
@@ -106,7 +94,6 @@ TEST_CASE("amqp interop: the seed's amqplib publisher (sendToQueue) feeds a cour
 
 TEST_CASE("amqp interop: a courier publisher in queue mode feeds the seed's amqplib consumer (consume + ack)",
           "[amqp][interop]") {
-    if (without_node()) return;
     asio::io_context ioc;
     const auto queue = rabbitmq::unique_name("order.created");
     auto consumer = peer(ioc, "amqplib_consumer.js", {"--queue", queue, "--count", "20", "--properties"});
@@ -134,7 +121,6 @@ TEST_CASE("amqp interop: a courier publisher in queue mode feeds the seed's amqp
 
 TEST_CASE("amqp interop: exchange mode, courier and amqplib publishers and groups on one fanout exchange",
           "[amqp][interop]") {
-    if (without_node()) return;
     asio::io_context ioc;
     const auto exchange = rabbitmq::unique_name("orders");
     const auto seed_group = rabbitmq::unique_name("email-service");

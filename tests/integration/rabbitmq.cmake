@@ -37,13 +37,14 @@
 #                                   would see.
 # Tests run in parallel against the one broker: each uses its own queue and
 # exchange names.
-include_guard(GLOBAL)
-
+#
+# Not include_guard()ed: the variables above are set in the scope of each
+# includer (tests/integration, examples), where an include guard would leave
+# all but the first without them, and courier_add_amqp_test() adding nothing.
 if(EXISTS /usr/lib/rabbitmq/bin/rabbitmq-server)
   set(COURIER_RABBITMQ_FOUND TRUE)
 else()
   set(COURIER_RABBITMQ_FOUND FALSE)
-  message(STATUS "courier: skipping the tests against RabbitMQ (rabbitmq-server not installed)")
 endif()
 
 # The default port comes from the build directory, so the build directories
@@ -94,6 +95,7 @@ function(courier_add_amqp_test)
     set(arg_TIMEOUT 120)
   endif()
   add_test(NAME "${arg_NAME}" COMMAND ${arg_COMMAND})
+  courier_registered_test("${arg_NAME}")
   list(PREPEND arg_LABELS integration)
   set_tests_properties("${arg_NAME}" PROPERTIES ${COURIER_AMQP_TEST_PROPERTIES}
     TIMEOUT "${arg_TIMEOUT}" LABELS "${arg_LABELS}")

@@ -7,6 +7,7 @@
 
 #include "support/catch.hpp"
 #include "support/run_until.hpp"
+#include "support/sanitizers.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -24,21 +25,7 @@ namespace courier_stress {
 
 inline constexpr unsigned threads = 4;
 
-/// Whether ThreadSanitizer instruments this build; it runs this code 5-15
-/// times slower.
-constexpr bool under_tsan() {
-#if defined(__SANITIZE_THREAD__)
-    return true;
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-    return true;
-#  else
-    return false;
-#  endif
-#else
-    return false;
-#endif
-}
+using courier_test::under_tsan;
 
 /// `n` operations in a plain build, a quarter of them under TSan, so a
 /// stage stays within minutes.

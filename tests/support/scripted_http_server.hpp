@@ -30,6 +30,7 @@ public:
         response res{};
         bool silent = false;       ///< never answer (the connection stays open)
         bool close_after = false;  ///< close the connection right after answering
+        bool drop = false;         ///< close the connection without answering
     };
 
     scripted_http_server(boost::asio::io_context& ioc, std::function<reply(const request&)> script)
@@ -85,6 +86,10 @@ private:
             requests.push_back(req);
             reply r = script_(req);
             if (r.silent) continue;  // keep reading: the client gives up first
+            if (r.drop) {
+                socket->close(ec);
+                co_return;
+            }
             r.res.keep_alive(!r.close_after && req.keep_alive());
             co_await boost::beast::http::async_write(*socket, r.res,
                                                      boost::asio::redirect_error(boost::asio::use_awaitable, ec));

@@ -10,8 +10,11 @@
 #include <courier/testing/virtual_clock.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/errc.hpp>
 
 #include <chrono>
 #include <functional>
@@ -37,10 +40,12 @@ struct step {
     std::optional<std::chrono::nanoseconds> retry_after{};
 };
 
-/// The outcome of one call, filled in by its completion handler.
+/// The outcome of one call, filled in by its completion handler. Until then
+/// `ec` holds a failure, so a check of success on a call that never
+/// completed fails too.
 struct outcome {
     bool done = false;
-    courier::error_code ec;
+    courier::error_code ec = boost::system::errc::make_error_code(boost::system::errc::operation_in_progress);
     int value = 0;
     int completions = 0;
 };
@@ -80,12 +85,28 @@ public:
     template <class Service>
     std::shared_ptr<outcome> start(Service& svc, int value = 1, courier::context ctx = {}) {
         auto out = std::make_shared<outcome>();
-        svc.async_call(Req{value}, std::move(ctx), [out](courier::error_code ec, int v) {
-            out->done = true;
-            out->ec = ec;
-            out->value = v;
-            ++out->completions;
-        });
+        svc.async_call(Req{value}, std::move(ctx), recorder(out));
+        return out;
+    }
+
+    /// As start(), the call's cancellation slot connected to `cancel`.
+    template <class Service>
+    std::shared_ptr<outcome> start(Service& svc, boost::asio::cancellation_signal& cancel, int value = 1) {
+        auto out = std::make_shared<outcome>();
+        svc.async_call(Req{value}, courier::context{},
+                       boost::asio::bind_cancellation_slot(cancel.slot(), recorder(out)));
+        return out;
+    }
+
+    /// Starts a call, lets it get under way, cancels it (terminal), then
+    /// lets `then` pass.
+    template <class Service>
+    std::shared_ptr<outcome> start_and_cancel(Service& svc, std::chrono::nanoseconds then) {
+        boost::asio::cancellation_signal cancel;
+        auto out = start(svc, cancel);
+        settle();
+        cancel.emit(boost::asio::cancellation_type::terminal);
+        advance(then);
         return out;
     }
 
@@ -113,6 +134,15 @@ public:
     std::vector<clock::time_point> started_at;
 
 private:
+    static auto recorder(std::shared_ptr<outcome> out) {
+        return [out = std::move(out)](courier::error_code ec, int v) {
+            out->done = true;
+            out->ec = ec;
+            out->value = v;
+            ++out->completions;
+        };
+    }
+
     std::function<step(int)> script_;
     courier::inproc::server server_{net, ioc.get_executor()};
 };

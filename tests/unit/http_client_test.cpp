@@ -180,9 +180,13 @@ TEST_CASE("http client call is cancellable and the connection is dropped", "[htt
 
 TEST_CASE("http client resends an idempotent request once when a pooled connection was closed", "[http][client]") {
     boost::asio::io_context ioc;
-    scripted_http_server server(ioc, [](const auto&) {
+    // The second request finds the kept-alive connection closed by the server
+    // as it arrives (read, then closed without a word): nothing came back, so
+    // the client sends it once more, on a new connection.
+    int n = 0;
+    scripted_http_server server(ioc, [&](const auto&) {
         auto r = user_reply("1");
-        r.close_after = true;  // without saying so: the response still claims keep-alive
+        r.drop = ++n == 2;
         return r;
     });
     http::client c(ioc.get_executor(), server.url(), get_user_ep);
@@ -193,6 +197,7 @@ TEST_CASE("http client resends an idempotent request once when a pooled connecti
     REQUIRE(courier_test::run_until(ioc, [&] { return second->done; }));
     CHECK_FALSE(second->ec);
     CHECK(second->value.id == "1");
+    CHECK(server.requests.size() == 3);  // the first, the one dropped, and its resend
     CHECK(server.connections == 2);
 }
 

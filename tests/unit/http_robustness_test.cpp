@@ -11,7 +11,9 @@
 #include <courier/policy/timeout.hpp>
 
 #include "support/catch.hpp"
+#include "support/sanitizers.hpp"
 #include "support/run_until.hpp"
+#include "support/skip.hpp"
 #include "support/user_calls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -56,7 +58,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 // How long past its deadline a call may end and still be "timely": room for
 // a loaded machine and sanitizer builds, far below a hang.
-constexpr auto slack = 1500ms;
+constexpr auto slack = 1500ms * courier_test::sanitizer_slowdown;
 
 user find_user(get_user req, context&) {
     if (req.userId == "0") throw courier::system_error(courier::error::not_found, "User not found");
@@ -166,7 +168,8 @@ TEST_CASE("the server answers a thousand concurrent keep-alive connections and k
     constexpr int requests = 3;
     // Both ends of every connection live in this process, plus the listener.
     if (!enough_file_descriptors(2 * clients + 100)) {
-        WARN("skipped: RLIMIT_NOFILE's hard limit is below " << 2 * clients + 100);
+        courier_test::skip("RLIMIT_NOFILE's hard limit is below " + std::to_string(2 * clients + 100) +
+                           ", and a process cannot raise it");
         return;
     }
     asio::io_context ioc;

@@ -7,6 +7,7 @@
 #include <courier/http.hpp>
 
 #include "support/catch.hpp"
+#include "support/sanitizers.hpp"
 #include "support/http_server_fixture.hpp"
 #include "support/run_until.hpp"
 #include "support/self_signed_certificate.hpp"
@@ -199,7 +200,10 @@ TEST_CASE("unknown routes are 404, a known path with another method is 405 with 
     beast::flat_buffer buf;
     bhttp::read(s, buf, head);
     CHECK(head.get().result_int() == 200);
-    CHECK(head.get()[bhttp::field::content_length] != "0");
+    // The length of the body a GET gets, though none follows.
+    const auto get = f.call(make(http::verb::get, "/users/1"));
+    REQUIRE(get.result_int() == 200);
+    CHECK(head.get()[bhttp::field::content_length] == std::to_string(get.body().size()));
 }
 
 // The server writes a plain response's Content-Length into the head itself
@@ -388,7 +392,7 @@ TEST_CASE("each step gets its own timeout whatever the others are: idle outlives
     CHECK(closed_by_peer(trickle));
     const auto took = std::chrono::steady_clock::now() - started;
     CHECK(took >= 900ms);
-    CHECK(took < 2000ms);  // not the idle timeout
+    CHECK(took < 2000ms * courier_test::sanitizer_slowdown);  // not the idle timeout
 }
 
 TEST_CASE("connections beyond max_connections are closed at once", "[http][limits]") {
@@ -634,7 +638,10 @@ TEST_CASE("TLS: a verifying client talks to the server, mutual TLS refuses a cli
                 if (!ec) bhttp::read(s, buf, res, ec);
             }
             if (mutual && !client_has_cert) {
-                CHECK(ec);  // TLS 1.3: the refusal may only show on the first read
+                // Refused by TLS (TLS 1.3: the alert may only show on the first
+                // read), not ended by the client's receive timeout.
+                INFO(ec.message());
+                CHECK((ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated));
             } else {
                 REQUIRE_FALSE(ec);
                 CHECK(res.result_int() == 200);

@@ -11,6 +11,9 @@
 #include <courier/policy/timeout.hpp>
 
 #include "support/catch.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include "support/scripted_service.hpp"
 
 using namespace std::chrono_literals;
@@ -46,12 +49,7 @@ TEST_CASE("bulkhead queues up to its queue size, in order, and a cancelled waite
     auto first = s.start(svc, 1);
     auto second = s.start(svc, 2);
     boost::asio::cancellation_signal cancel;
-    auto third = std::make_shared<courier_test::outcome>();
-    svc.async_call(courier_test::request{3}, {},
-                   boost::asio::bind_cancellation_slot(cancel.slot(), [third](courier::error_code ec, int) {
-                       third->done = true;
-                       third->ec = ec;
-                   }));
+    auto third = s.start(svc, cancel, 3);
     auto fourth = s.start(svc, 4);
     s.settle();
     CHECK(fourth->ec == error::bulkhead_full);
@@ -122,17 +120,33 @@ TEST_CASE("hedge does not duplicate a request that is not idempotent", "[policy]
 }
 
 TEST_CASE("fallback turns a failure into a value but leaves cancellation alone", "[policy][fallback]") {
-    scripted_service<> s([](int) { return step{.error = error::unavailable}; });
-    courier::error_code seen;
-    auto svc = policy::fallback([&](const courier::error_code& ec) {
-                   seen = ec;
-                   return -1;
-               }).wrap(s.channel());
-    auto out = s.start(svc);
-    s.settle();
-    CHECK_FALSE(out->ec);
-    CHECK(out->value == -1);
-    CHECK(seen == error::unavailable);
+    SECTION("a failure") {
+        scripted_service<> s([](int) { return step{.error = error::unavailable}; });
+        courier::error_code seen;
+        auto svc = policy::fallback([&](const courier::error_code& ec) {
+                       seen = ec;
+                       return -1;
+                   }).wrap(s.channel());
+        auto out = s.start(svc);
+        s.settle();
+        REQUIRE(out->done);
+        CHECK_FALSE(out->ec);
+        CHECK(out->value == -1);
+        CHECK(seen == error::unavailable);
+    }
+    SECTION("a cancelled call") {
+        scripted_service<> s([](int) { return step{.delay = 1s}; });
+        bool fell_back = false;
+        auto svc = policy::fallback([&](const courier::error_code&) {
+                       fell_back = true;
+                       return -1;
+                   }).wrap(s.channel());
+        auto out = s.start_and_cancel(svc, 1s);
+        REQUIRE(out->done);
+        CHECK(out->ec == boost::asio::error::operation_aborted);
+        CHECK_FALSE(fell_back);
+        CHECK(s.cancelled == 1);
+    }
 }
 
 TEST_CASE("stack applies layers first listed outermost", "[policy][stack]") {

@@ -84,16 +84,7 @@ TEST_CASE("retry follows a user predicate on errors and on results", "[policy][r
 TEST_CASE("retry never retries a cancelled call", "[policy][retry]") {
     scripted_service<> s([](int) { return step{.delay = 10s}; });
     auto svc = policy::retry<virtual_timing>({.max_attempts = 5}).wrap(s.channel());
-    boost::asio::cancellation_signal cancel;
-    auto out = std::make_shared<courier_test::outcome>();
-    svc.async_call(courier_test::request{1}, {},
-                   boost::asio::bind_cancellation_slot(cancel.slot(), [out](courier::error_code ec, int) {
-                       out->done = true;
-                       out->ec = ec;
-                   }));
-    s.settle();
-    cancel.emit(boost::asio::cancellation_type::terminal);
-    s.advance(1s);
+    auto out = s.start_and_cancel(svc, 1s);
     REQUIRE(out->done);
     CHECK(out->ec == boost::asio::error::operation_aborted);
     CHECK(s.calls == 1);
@@ -103,12 +94,7 @@ TEST_CASE("retry cancelled during its backoff stops waiting", "[policy][retry]")
     scripted_service<> s(failing_until(100));
     auto svc = policy::retry<virtual_timing>({.max_attempts = 5, .backoff = policy::constant_backoff{10s}}).wrap(s.channel());
     boost::asio::cancellation_signal cancel;
-    auto out = std::make_shared<courier_test::outcome>();
-    svc.async_call(courier_test::request{1}, {},
-                   boost::asio::bind_cancellation_slot(cancel.slot(), [out](courier::error_code ec, int) {
-                       out->done = true;
-                       out->ec = ec;
-                   }));
+    auto out = s.start(svc, cancel);
     s.settle();
     REQUIRE(s.calls == 1);
     cancel.emit(boost::asio::cancellation_type::terminal);

@@ -5,12 +5,15 @@
 #define COURIER_CODEC_JSON_HPP
 
 #include <courier/codec.hpp>
+#include <courier/codec/detail/json_mismatch.hpp>
 #include <courier/error.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace courier {
 
@@ -41,12 +44,29 @@ struct json_codec {
         try {
             return j.template get<T>();
         } catch (const std::exception& e) {  // a missing field, a wrong type
-            fail(ec, diagnostic, error::decode_failed, "decode_failed: unexpected shape: ", e.what());
+            const auto where = diagnostic ? mismatch_with<T>(j) : std::nullopt;
+            if (where) fail(ec, diagnostic, error::decode_failed, "decode_failed: ", *where);
+            else fail(ec, diagnostic, error::decode_failed, "decode_failed: unexpected shape: ", e.what());
             return T{};
         }
     }
 
 private:
+    // Which field of `j` a T cannot be read from, when T tells its shape (a
+    // default-constructed T written as JSON).
+    template <class T>
+    static std::optional<std::string> mismatch_with(const nlohmann::json& j) {
+        if constexpr (std::is_default_constructible_v<T> && requires(const T& t) { nlohmann::json(t); }) {
+            try {
+                return detail::json_mismatch(nlohmann::json(T{}), j);
+            } catch (const std::exception&) {
+                return std::nullopt;
+            }
+        } else {
+            return std::nullopt;
+        }
+    }
+
     static void fail(error_code& ec, std::string* diagnostic, error e, std::string_view prefix,
                      std::string_view what) {
         ec = e;
