@@ -6,7 +6,9 @@
 #define COURIER_CALL_FEEDBACK_HPP
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
+#include <string>
 
 namespace courier {
 
@@ -14,6 +16,16 @@ struct call_feedback {
     /// Wait at least this long before trying again (the server asked).
     std::optional<std::chrono::nanoseconds> retry_after;
 };
+
+namespace detail {
+/// The diagnostic of a call that failed with a retry hint.
+inline std::string retry_after_text(std::chrono::nanoseconds d) {
+    char text[96];
+    std::snprintf(text, sizeof text, "the server asked to be called again after %.3g s",
+                  std::chrono::duration<double>(d).count());
+    return text;
+}
+}  // namespace detail
 
 }  // namespace courier
 

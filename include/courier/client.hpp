@@ -66,10 +66,16 @@ public:
     }
     response_type call(request_type req, error_code& ec) { return call(std::move(req), context{}, ec); }
 
-    /// Blocking and throwing: courier::system_error on failure.
+    /// Blocking and throwing: courier::system_error on failure. When the
+    /// server asked to be called again later (HTTP Retry-After, reported
+    /// through ctx.feedback), the diagnostic says after how long.
     response_type call(request_type req, context ctx = {}) {
+        call_feedback feedback;  // outlives the call: call() below waits for it
+        if (!ctx.feedback) ctx.feedback = &feedback;
+        const call_feedback* heard = ctx.feedback;
         error_code ec;
         auto rep = call(std::move(req), std::move(ctx), ec);
+        if (ec && heard->retry_after) throw system_error(ec, detail::retry_after_text(*heard->retry_after));
         if (ec) throw system_error(ec);
         return rep;
     }

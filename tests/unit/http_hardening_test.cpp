@@ -4,6 +4,7 @@
 // overflow, Host and absolute-form targets, reflected method names; and the
 // client against an upstream that sends the same. Servers run on background
 // threads; clients use blocking sockets bounded by a receive timeout.
+#include <courier/client.hpp>
 #include <courier/detail/deadline_after.hpp>
 #include <courier/http/client.hpp>
 #include <courier/http/detail/request_head.hpp>
@@ -462,4 +463,26 @@ TEST_CASE("client: Retry-After beyond the retry layer's cap ends the call with t
     for (const auto& e : events)
         if (e.kind == courier::policy::event_kind::retry_after_exceeded) reported = e.delay == 30s;
     CHECK(reported);
+}
+
+TEST_CASE("client: the throwing call() says after how long the server asked to be called again",
+          "[http][hardening][client]") {
+    asio::io_context ioc;
+    raw_upstream up(ioc, raw_upstream::bytes("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\n"
+                                             "Content-Length: 2\r\nConnection: close\r\n\r\n{}"));
+    courier::client users(courier::policy::retry({.max_attempts = 3, .backoff = courier::policy::exponential_backoff{10ms, 1s}})
+                              .wrap(http::client<get_user, user>(ioc.get_executor(), up.url(), get_user_ep)));
+    courier_test::io_threads runner(ioc);
+    std::string diagnostic;
+    courier::error_code ec;
+    try {
+        users.call(get_user{"1"});
+    } catch (const courier::system_error& e) {
+        ec = e.code();
+        diagnostic = e.diagnostic();
+    }
+    ioc.stop();
+    runner.join();
+    CHECK(ec == courier::condition::unavailable);
+    CHECK(diagnostic == "the server asked to be called again after 30 s");
 }

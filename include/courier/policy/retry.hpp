@@ -205,6 +205,9 @@ private:
                 courier::policy::detail::notify(o.on_event, {.kind = event_kind::retry_after_exceeded,
                                                              .policy = "retry", .error = ec, .attempt = ctx.attempt,
                                                              .delay = *feedback.retry_after});
+                // The caller's own feedback (an outer retry layer, or the
+                // throwing call() form's diagnostic) hears the hint too.
+                if (ctx.feedback) ctx.feedback->retry_after = feedback.retry_after;
                 return complete(ec ? ec : error_code(error::retries_exhausted), std::move(rep));
             }
             if (svc->budget_ && !svc->budget_->withdraw()) {
