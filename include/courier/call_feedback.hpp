@@ -21,7 +21,7 @@ namespace detail {
 /// The diagnostic of a call that failed with a retry hint.
 inline std::string retry_after_text(std::chrono::nanoseconds d) {
     char text[96];
-    std::snprintf(text, sizeof text, "the server asked to be called again after %.3g s",
+    std::snprintf(text, sizeof text, "the server asked to be called again after %.10g s",
                   std::chrono::duration<double>(d).count());
     return text;
 }

@@ -47,7 +47,6 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -83,15 +82,6 @@ struct exchange_limits {
     bool server_errors_retryable = true;
     std::uint32_t header_limit = 8 * 1024;
     framing_limits framing{4 * 1024, 16 * 1024, 100};
-
-    /// What a connection's read buffer may hold: a whole header, chunk line
-    /// or trailer section (Beast buffers each before it parses it), at
-    /// least the 64 KiB Beast reads at a time.
-    std::size_t buffer_limit() const noexcept {
-        constexpr std::size_t slack = 1024;
-        return std::max({std::size_t(64 * 1024), std::size_t(header_limit) + slack,
-                         framing.max_chunk_extension_size + framing.max_trailer_size + 2 * slack});
-    }
 };
 
 /// The state of one exchange: the request going out, the response coming
@@ -337,7 +327,9 @@ private:
         x.parser.emplace(x.limits.framing);
         x.parser->header_limit(x.limits.header_limit);
         x.parser->body_limit(x.limits.body_limit);
-        x.conn->buffer.max_size(x.limits.buffer_limit());
+        // Per read, not per connection: a pooled connection may have been
+        // opened by a client with other limits.
+        x.conn->buffer.max_size(read_buffer_limit(x.limits.header_limit, x.limits.framing));
         if (x.req.method() == verb::head) x.parser->skip(true);
         x.conn->tcp().expires_at(x.deadline);
         x.conn->visit([&](auto& stream) { beast_http::async_read(stream, x.conn->buffer, *x.parser, std::move(self)); });

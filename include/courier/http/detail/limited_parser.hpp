@@ -17,6 +17,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -27,6 +28,16 @@ struct framing_limits {
     std::size_t max_trailer_size;
     std::size_t max_trailer_count;
 };
+
+/// What a connection's read buffer may hold: a whole header, chunk line or
+/// trailer section (Beast needs each buffered before it parses it), and at
+/// least the 64 KiB a read asks for. A peer that sends more of one gets the
+/// answer to the limit it broke, not unbounded memory.
+inline std::size_t read_buffer_limit(std::size_t header_limit, const framing_limits& f) noexcept {
+    constexpr std::size_t slack = 1024;  // chunk-size digits, CRLFs
+    return std::max({std::size_t(64 * 1024), header_limit + slack,
+                     f.max_chunk_extension_size + f.max_trailer_size + 2 * slack});
+}
 
 /// Which limit a parse failed on, when it was one of the parser's own.
 enum class framing_violation { none, field_too_large, chunk_extension, trailer_size, trailer_count };

@@ -64,7 +64,7 @@ public:
           executor_(std::move(executor)),
           stream_(std::move(stream)),
           watchdog_(executor_, shortest_timeout()),
-          buffer_(buffer_limit(state_->options)) {}
+          buffer_(read_buffer_limit(state_->options.max_header_size, parse_limits())) {}
 
     /// Starts the connection's coroutine on its strand. The caller has
     /// admitted the session into the state's registry.
@@ -119,15 +119,6 @@ private:
         lowest().close(ignored);
     }
     const Options& options() const noexcept { return state_->options; }
-    // What the read buffer may hold: a whole header, chunk line or trailer
-    // section, which Beast needs buffered before it parses one, and the
-    // reads' usual size. A client that sends more of one gets the answer
-    // to the limit it broke, not unbounded memory.
-    static std::size_t buffer_limit(const Options& o) noexcept {
-        constexpr std::size_t slack = 1024;  // chunk-size digits, CRLFs
-        return std::max({max_read, std::size_t(o.max_header_size) + slack,
-                         o.max_chunk_extension_size + o.max_trailer_size + 2 * slack});
-    }
     framing_limits parse_limits() const noexcept {
         const auto& o = options();
         return {o.max_chunk_extension_size, o.max_trailer_size, o.max_trailer_count};
@@ -427,7 +418,7 @@ private:
     boost::asio::any_io_executor executor_;
     Stream stream_;
     watchdog watchdog_;  // the deadline of the step under way; the stream's own timeouts stay off
-    boost::beast::flat_buffer buffer_;  // bounded: buffer_limit()
+    boost::beast::flat_buffer buffer_;  // bounded: read_buffer_limit()
     std::string head_;  // the head of the response being written
     path_params params_;  // of the request being answered
     boost::asio::cancellation_signal cancel_;
