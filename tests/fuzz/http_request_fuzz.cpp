@@ -19,6 +19,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "support/user_calls.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -33,22 +35,10 @@ namespace bhttp = boost::beast::http;
 namespace http = courier::http;
 using asio::ip::tcp;
 
-// Named, not anonymous: the JSON functions the macros define are not all used.
-namespace fuzz_types {
-struct get_user {
-    std::string id;
-};
-struct user {
-    std::string id, name;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, id)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name)
-}  // namespace fuzz_types
-
 namespace {
 
-using fuzz_types::get_user;
-using fuzz_types::user;
+using courier_test::get_user;
+using courier_test::user;
 
 void require(bool ok) {
     if (!ok) std::abort();
@@ -73,10 +63,10 @@ struct server {
     http::server srv{ioc, limits};
     unsigned short port = 0;
     server() {
-        srv.route<get_user, user>(http::verb::get, "/users/{id}",
-                                  [](get_user r, courier::context&) { return user{r.id, "user " + r.id}; });
-        srv.route<get_user, user>(http::verb::post, "/users/{id}",
-                                  [](get_user r, courier::context&) { return user{r.id, "user " + r.id}; });
+        srv.route<get_user, user>(http::verb::get, "/users/{userId}",
+                                  [](get_user r, courier::context&) { return user{r.userId, "user " + r.userId, ""}; });
+        srv.route<get_user, user>(http::verb::post, "/users/{userId}",
+                                  [](get_user r, courier::context&) { return user{r.userId, "user " + r.userId, ""}; });
         port = srv.listen("127.0.0.1", 0);
     }
 };

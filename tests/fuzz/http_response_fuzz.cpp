@@ -13,6 +13,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include "support/user_calls.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,22 +26,10 @@ namespace asio = boost::asio;
 namespace http = courier::http;
 using asio::ip::tcp;
 
-// Named, not anonymous: the JSON functions the macros define are not all used.
-namespace fuzz_types {
-struct get_user {
-    std::string id;
-};
-struct user {
-    std::string id, name;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, id)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name)
-}  // namespace fuzz_types
-
 namespace {
 
-using fuzz_types::get_user;
-using fuzz_types::user;
+using courier_test::get_user;
+using courier_test::user;
 
 void require(bool ok) {
     if (!ok) std::abort();
@@ -95,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         o.max_redirects = 2;
         // A fresh pool per input: nothing carries over between inputs.
         http::client<get_user, user> client(up->ioc.get_executor(), base,
-                                            http::endpoint<get_user, user>{http::verb::get, "/users/{id}"}, o);
+                                            courier_test::get_user_endpoint, o);
         courier::context ctx;
         ctx.deadline = courier::context::clock::now() + std::chrono::seconds(5);
         client.async_call(get_user{"1"}, std::move(ctx), [&](courier::error_code, user) { ++completions; });

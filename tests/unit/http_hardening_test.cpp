@@ -15,6 +15,7 @@
 #include "support/catch.hpp"
 #include "support/http_server_fixture.hpp"
 #include "support/run_until.hpp"
+#include "support/user_calls.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,6 +28,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -52,26 +54,12 @@ using courier_test::closed_by_peer;
 using courier_test::read_response;
 using fixture = courier_test::server_fixture;
 
-namespace hardening_test {
-
-struct get_user {
-    static constexpr bool idempotent = true;  // a GET: the retry layer may send it again
-    std::string id;
-};
-struct user {
-    std::string id, name;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(get_user, id)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, id, name)
-
-}  // namespace hardening_test
+using courier_test::get_user;
+using courier_test::user;
 
 namespace {
 
-using hardening_test::get_user;
-using hardening_test::user;
-
-user find_user(get_user req, context&) { return {req.id, "user " + req.id}; }
+user find_user(get_user req, context&) { return {req.userId, "user " + req.userId, ""}; }
 
 // The process's resident memory, in bytes.
 std::size_t resident_bytes() {
@@ -86,8 +74,8 @@ std::size_t resident_bytes() {
 // A server with GET and POST /users/{id}.
 struct users_server : fixture {
     explicit users_server(http::server_options o = {}) : fixture(std::move(o)) {
-        srv.route<get_user, user>(http::verb::get, "/users/{id}", find_user);
-        srv.route<get_user, user>(http::verb::post, "/users/{id}", find_user);
+        srv.route<get_user, user>(http::verb::get, "/users/{userId}", find_user);
+        srv.route<get_user, user>(http::verb::post, "/users/{userId}", find_user);
         start();
     }
 
@@ -119,14 +107,16 @@ flood_result flood(users_server& srv, const std::string& head, const std::string
     asio::write(s, asio::buffer(head));
     std::atomic<std::size_t> sent{0};
     std::atomic<bool> answered{false};
+    // The writer uses the descriptor, not the Asio socket, which only this
+    // thread touches.
+    const int fd = s.native_handle();
     std::thread writer([&] {
         std::string block;
         while (block.size() < 64 * 1024) block += unit;
-        error_code ec;
         while (!answered && sent < limit) {
-            const auto n = asio::write(s, asio::buffer(block), ec);
-            sent += n;
-            if (ec) break;
+            const auto n = ::send(fd, block.data(), block.size(), MSG_NOSIGNAL);
+            if (n <= 0) break;
+            sent += static_cast<std::size_t>(n);
         }
     });
     flood_result r;
@@ -137,8 +127,7 @@ flood_result flood(users_server& srv, const std::string& head, const std::string
         r.status = 0;
     }
     answered = true;
-    error_code ignored;
-    s.shutdown(tcp::socket::shutdown_both, ignored);  // ends a writer blocked in write
+    ::shutdown(fd, SHUT_RDWR);  // ends a writer blocked in send
     writer.join();
     r.sent = sent;
     const auto rss_after = resident_bytes();
@@ -358,16 +347,12 @@ private:
     writer w_;
 };
 
-const http::endpoint<get_user, user> get_user_ep{http::verb::get, "/users/{id}"};
-
-// One call of `client` on `ioc`, run to completion.
+// One call of `client`, run to completion on `ioc`.
 template <class Client>
 std::pair<error_code, user> call_once(asio::io_context& ioc, Client& client) {
-    std::optional<std::pair<error_code, user>> out;
-    client.async_call(get_user{"1"}, context{}, [&](error_code ec, user u) { out.emplace(ec, std::move(u)); });
-    courier_test::run_until(ioc, [&] { return out.has_value(); }, 20s);
-    REQUIRE(out);
-    return *out;
+    const auto r = courier_test::call_user(ioc, client, "1", {}, 20s);
+    REQUIRE(r.done);
+    return {r.ec, r.value};
 }
 
 }  // namespace
@@ -377,7 +362,7 @@ TEST_CASE("client: an upstream's endless chunk extension fails the call at once 
     asio::io_context ioc;
     std::atomic<std::size_t> sent{0};
     raw_upstream up(ioc, raw_upstream::endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;x=", "a", sent));
-    http::client<get_user, user> client(ioc.get_executor(), up.url(), get_user_ep);
+    http::client<get_user, user> client(ioc.get_executor(), up.url(), courier_test::get_user_endpoint);
     const auto rss_before = resident_bytes();
     const auto [ec, u] = call_once(ioc, client);
     CHECK(ec == http::error::bad_response);
@@ -391,16 +376,16 @@ TEST_CASE("client: a trailer value over 65,533 bytes is bad_response, not an exc
     asio::io_context ioc;
     raw_upstream up(ioc, raw_upstream::bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX: " +
                                              std::string(70'000, 'v') + "\r\n\r\n"));
-    http::client<get_user, user> client(ioc.get_executor(), up.url(), get_user_ep,
+    http::client<get_user, user> client(ioc.get_executor(), up.url(), courier_test::get_user_endpoint,
                                         {.max_trailer_size = 128 * 1024});
     CHECK(call_once(ioc, client).first == http::error::bad_response);
-    http::client<get_user, user> defaults(ioc.get_executor(), up.url(), get_user_ep);
+    http::client<get_user, user> defaults(ioc.get_executor(), up.url(), courier_test::get_user_endpoint);
     CHECK(call_once(ioc, defaults).first == http::error::bad_response);
 }
 
 TEST_CASE("client: conflicting Content-Length values, or Transfer-Encoding with Content-Length, are bad_response",
           "[http][hardening][client]") {
-    const std::string body = R"({"id":"1","name":"a"})";
+    const std::string body = R"({"id":"1","name":"a","email":"a@example.com"})";
     const auto length = std::to_string(body.size());
     for (const std::string& head :
          {"HTTP/1.1 200 OK\r\nContent-Length: " + length + "\r\nContent-Length: 3\r\n\r\n",
@@ -415,18 +400,18 @@ TEST_CASE("client: conflicting Content-Length values, or Transfer-Encoding with 
         if (chunked) framed << std::hex << body.size() << "\r\n" << body << "\r\n0\r\n\r\n";
         else framed << body;
         raw_upstream up(ioc, raw_upstream::bytes(head + framed.str()));
-        http::client<get_user, user> client(ioc.get_executor(), up.url(), get_user_ep);
+        http::client<get_user, user> client(ioc.get_executor(), up.url(), courier_test::get_user_endpoint);
         CHECK(call_once(ioc, client).first == http::error::bad_response);
     }
 }
 
 TEST_CASE("client: a response whose coding is not chunked is read until close, within the body limit",
           "[http][hardening][client]") {
-    const std::string body = R"({"id":"1","name":"a"})";
+    const std::string body = R"({"id":"1","name":"a","email":"a@example.com"})";
     {
         asio::io_context ioc;
         raw_upstream up(ioc, raw_upstream::bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n" + body));
-        http::client<get_user, user> client(ioc.get_executor(), up.url(), get_user_ep);
+        http::client<get_user, user> client(ioc.get_executor(), up.url(), courier_test::get_user_endpoint);
         const auto [ec, u] = call_once(ioc, client);
         CHECK_FALSE(ec);
         CHECK(u.name == "a");
@@ -434,7 +419,7 @@ TEST_CASE("client: a response whose coding is not chunked is read until close, w
     asio::io_context ioc;
     std::atomic<std::size_t> sent{0};
     raw_upstream up(ioc, raw_upstream::endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n", "a", sent));
-    http::client<get_user, user> client(ioc.get_executor(), up.url(), get_user_ep, {.body_limit = 1024 * 1024});
+    http::client<get_user, user> client(ioc.get_executor(), up.url(), courier_test::get_user_endpoint, {.body_limit = 1024 * 1024});
     CHECK(call_once(ioc, client).first == http::error::body_too_large);
 }
 
@@ -453,7 +438,7 @@ TEST_CASE("client: Retry-After beyond the retry layer's cap ends the call with t
     auto client = courier::policy::retry({.max_attempts = 3,
                                           .backoff = courier::policy::exponential_backoff{10ms, 1s},
                                           .on_event = [&](const courier::policy::event& e) { events.push_back(e); }})
-                      .wrap(http::client<get_user, user>(ioc.get_executor(), up.url(), get_user_ep));
+                      .wrap(http::client<get_user, user>(ioc.get_executor(), up.url(), courier_test::get_user_endpoint));
     const auto started = std::chrono::steady_clock::now();
     const auto [ec, u] = call_once(ioc, client);
     CHECK(ec == courier::condition::unavailable);
@@ -471,7 +456,7 @@ TEST_CASE("client: the throwing call() says after how long the server asked to b
     raw_upstream up(ioc, raw_upstream::bytes("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\n"
                                              "Content-Length: 2\r\nConnection: close\r\n\r\n{}"));
     courier::client users(courier::policy::retry({.max_attempts = 3, .backoff = courier::policy::exponential_backoff{10ms, 1s}})
-                              .wrap(http::client<get_user, user>(ioc.get_executor(), up.url(), get_user_ep)));
+                              .wrap(http::client<get_user, user>(ioc.get_executor(), up.url(), courier_test::get_user_endpoint)));
     courier_test::io_threads runner(ioc);
     std::string diagnostic;
     courier::error_code ec;
